@@ -1,0 +1,87 @@
+"""autolog: experiment tracking for machine learning code in one line.
+
+    import autolog
+    autolog.autolog()
+
+From then on every fit of scikit-learn, statsmodels, PyTorch Lightning and
+Keras is recorded (hyperparameters, metrics per epoch, the fitted model) into
+the backend you configured, the local folder ``./autolog-runs`` by default.
+See the README for the whole API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._api import (
+    active_run,
+    autolog,
+    end_run,
+    flush,
+    get_metric_history,
+    get_run,
+    load_model,
+    log_artifact,
+    log_metric,
+    log_metrics,
+    log_model,
+    log_param,
+    log_params,
+    search_runs,
+    set_tag,
+    set_tags,
+    start_run,
+)
+from ._records import MetricPoint, RunRecord
+from .backend import Backend, Batch
+from .errors import AutologError
+from .integration import Integration
+from .run import Run
+
+__all__ = [
+    "AutologError",
+    "Backend",
+    "Batch",
+    "Integration",
+    "MetricPoint",
+    "Run",
+    "RunRecord",
+    "__version__",
+    "active_run",
+    "autolog",
+    "end_run",
+    "flush",
+    "get_metric_history",
+    "get_run",
+    "hookimpl",
+    "load_model",
+    "log_artifact",
+    "log_metric",
+    "log_metrics",
+    "log_model",
+    "log_param",
+    "log_params",
+    "search_runs",
+    "set_tag",
+    "set_tags",
+    "start_run",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Resolved on first use: pluggy and package metadata cost milliseconds that
+    # `import autolog` should not pay.
+    if name == "hookimpl":
+        from .hookspecs import hookimpl
+
+        return hookimpl
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("autolog-tracking")
+        except PackageNotFoundError:
+            from ._version import __version__
+
+            return __version__
+    raise AttributeError(f"module 'autolog' has no attribute {name!r}")

@@ -1,0 +1,181 @@
+"""Configuration: arguments > ``AUTOLOG_*`` environment > ``[tool.autolog]`` > defaults.
+
+The file layer is the ``[tool.autolog]`` table of the nearest ``pyproject.toml``
+(or the top level of an ``autolog.toml``), searched from the working directory
+upwards, so a project's settings apply wherever its scripts are started from.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigurationError
+
+DEFAULT_DIR = "./autolog-runs"
+DEFAULT_EXPERIMENT = "Default"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The resolved settings of one ``autolog()`` call; see the README's table."""
+
+    backend: tuple[str, ...] = ()
+    experiment: str = DEFAULT_EXPERIMENT
+    dir: str = DEFAULT_DIR
+    integrations: tuple[str, ...] | None = None
+    disable: bool = False
+    log_models: bool = True
+    silent: bool = False
+    exit_timeout: float = 10.0
+    strict: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def backends(self) -> tuple[str, ...]:
+        """Backend URIs, the local store (``dir``) when none was configured."""
+        return self.backend or (self.dir,)
+
+    def option(self, name: str, default: Any = None) -> Any:
+        """An integration-specific option given to ``autolog(**options)``."""
+        return self.options.get(name, default)
+
+
+#: Settings read from the environment, by field name, and how to parse them.
+ENVIRONMENT = {
+    "backend": "AUTOLOG_BACKEND",
+    "experiment": "AUTOLOG_EXPERIMENT",
+    "dir": "AUTOLOG_DIR",
+    "integrations": "AUTOLOG_INTEGRATIONS",
+    "disable": "AUTOLOG_DISABLE",
+    "log_models": "AUTOLOG_LOG_MODELS",
+    "silent": "AUTOLOG_SILENT",
+    "exit_timeout": "AUTOLOG_EXIT_TIMEOUT",
+    "strict": "AUTOLOG_STRICT",
+}
+_FIELDS = {f.name for f in fields(Config)} - {"options"}
+
+
+def resolve(arguments: Mapping[str, Any], known_options: Mapping[str, Any] = ()) -> Config:
+    """Merge the layers into a Config; unknown names raise ConfigurationError.
+
+    ``arguments`` holds only what the caller actually passed (None means "not
+    given"). ``known_options`` maps integration option names to their defaults.
+    """
+    file_values, file_path = _file_layer()
+    merged: dict[str, Any] = {}
+    options: dict[str, Any] = dict(known_options)
+    for source, values in (
+        (f"[tool.autolog] in {file_path}", file_values),
+        ("the environment", _environment_layer()),
+        ("autolog()", arguments),
+    ):
+        for name, value in values.items():
+            if value is None:
+                continue
+            if name in _FIELDS:
+                merged[name] = _convert(name, value, source)
+            elif name in options:
+                options[name] = value
+            else:
+                valid = ", ".join(sorted(_FIELDS | set(options)))
+                raise ConfigurationError(
+                    f"unknown autolog setting {name!r} from {source}; valid settings: {valid}"
+                )
+    if "backend" not in merged and os.environ.get("MLFLOW_TRACKING_URI"):
+        merged["backend"] = _convert("backend", os.environ["MLFLOW_TRACKING_URI"], "environment")
+    if "dir" not in merged and merged.get("backend"):
+        # backend="/data/runs" means "keep my runs there", not "replicate them there".
+        from ._store import local_path
+
+        first_local = local_path(merged["backend"][0])
+        if first_local is not None:
+            merged["dir"] = os.fspath(first_local)
+    return Config(**merged, options=options)
+
+
+def _environment_layer() -> dict[str, Any]:
+    return {name: os.environ[var] for name, var in ENVIRONMENT.items() if os.environ.get(var)}
+
+
+def _file_layer() -> tuple[dict[str, Any], Path | None]:
+    for folder in (Path.cwd(), *Path.cwd().parents):
+        for name in ("autolog.toml", "pyproject.toml"):
+            path = folder / name
+            if not path.is_file():
+                continue
+            data = _load_toml(path)
+            if name == "autolog.toml":
+                return data, path
+            table = data.get("tool", {}).get("autolog")
+            if table is not None:
+                return dict(table), path
+    return {}, None
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"cannot read autolog settings from {path}: {exc}") from exc
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _convert(name: str, value: Any, source: str) -> Any:
+    if name in ("backend", "integrations"):
+        return _as_tuple(name, value, source)
+    if name in ("disable", "log_models", "silent", "strict"):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE | _FALSE:
+            return text in _TRUE
+        raise ConfigurationError(
+            f"setting {name!r} from {source} must be true or false, got {value!r}"
+        )
+    if name == "exit_timeout":
+        try:
+            timeout = float(value)
+        except (TypeError, ValueError):
+            timeout = -1.0
+        if not timeout >= 0:
+            raise ConfigurationError(
+                f"setting 'exit_timeout' from {source} must be a number of seconds >= 0, "
+                f"got {value!r}"
+            )
+        return timeout
+    if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
+        raise ConfigurationError(
+            f"setting {name!r} from {source} must be a non-empty string, got {value!r}"
+        )
+    return os.fspath(value) if name == "dir" else str(value).strip()
+
+
+def _as_tuple(name: str, value: Any, source: str) -> tuple[str, ...]:
+    if isinstance(value, (str, os.PathLike)):
+        items = os.fspath(value).split(",")
+    elif isinstance(value, Sequence):
+        items = list(value)
+    else:
+        raise ConfigurationError(
+            f"setting {name!r} from {source} must be a string or a list of strings, got {value!r}"
+        )
+    cleaned = []
+    for item in items:
+        if not isinstance(item, (str, os.PathLike)) or not os.fspath(item).strip():
+            raise ConfigurationError(
+                f"setting {name!r} from {source} has an empty or non-string entry {item!r}"
+            )
+        cleaned.append(os.fspath(item).strip())
+    return tuple(cleaned)

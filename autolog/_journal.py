@@ -1,0 +1,295 @@
+"""The journal: one append-only, checksummed file per run, the source of truth.
+
+Every record a run produces is appended here before anything else happens, by
+the training thread, with one ``os.write`` to an ``O_APPEND`` descriptor: the
+bytes are with the operating system when ``append`` returns, so a crash of the
+Python process (even SIGKILL) cannot lose them. ``fsync`` is left to a background
+thread, and remote backends are fed from this file by the shipper.
+
+A line is ``<crc32 as 8 hex digits> <JSON array>\\n``. The first element of the
+array names the record type (see :mod:`autolog._records`). A reader verifies each
+line's checksum; a torn last line (the process died mid-write) or a damaged line
+is skipped with a warning and everything else reads back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import threading
+import time
+import warnings
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import AutologWarning
+
+JOURNAL_NAME = "journal.jsonl"
+FSYNC_INTERVAL = 1.0
+
+Record = list[Any]
+
+
+def encode(record: Record) -> bytes:
+    """One journal line for ``record``: checksum, space, compact JSON, newline."""
+    body = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+    return _line(body)
+
+
+def _line(body: str) -> bytes:
+    data = body.encode()
+    return b"%08x %s\n" % (zlib.crc32(data), data)
+
+
+_NON_FINITE = {float("inf"): "Infinity", float("-inf"): "-Infinity"}
+
+
+def _float_json(value: float) -> str:
+    if value - value == 0.0:
+        return repr(value)
+    return "NaN" if value != value else _NON_FINITE[value]
+
+
+class Journal:
+    """Appends records to one run's journal file.
+
+    Thread-safe; one writer process per file (each run has its own file, so
+    parallel processes never share one).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._lock = threading.Lock()
+        self._key_json: dict[str, str] = {}
+        self._needs_newline = False
+        self._failed: OSError | None = None
+        self.size = os.fstat(self._fd).st_size
+        self.synced_size = self.size
+        _fsyncer.watch(self)
+
+    def append(self, record: Record) -> None:
+        """Append one record; see :mod:`autolog._records` for the record types."""
+        self._write(encode(record))
+
+    def append_metric(self, key: str, value: float, step: int, timestamp: int) -> None:
+        """Append one metric point: the hot path, kept free of ``json.dumps``."""
+        key_json = self._key_json.get(key)
+        if key_json is None:
+            key_json = self._key_json[key] = json.dumps(key, ensure_ascii=False)
+        self._write(_line(f'["m",{key_json},{_float_json(value)},{step},{timestamp}]'))
+
+    def _write(self, line: bytes) -> None:
+        with self._lock:
+            if self._fd < 0:
+                # A run that has ended can still receive records (a Keras
+                # evaluate() after fit): reopen for this one write.
+                self._write_reopened(line)
+                return
+            if self._needs_newline:
+                line = b"\n" + line
+            try:
+                written = os.write(self._fd, line)
+                while written < len(line):
+                    written += os.write(self._fd, line[written:])
+            except OSError as exc:
+                # A partial line may be on disk; start the next record on a new
+                # line so that only this one record is unreadable, not the next too.
+                self._needs_newline = True
+                self._report_write_failure(exc)
+                return
+            self._needs_newline = False
+            self.size += len(line)
+
+    def _write_reopened(self, line: bytes) -> None:
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            self._report_write_failure(exc)
+            return
+        self.size += len(line)
+
+    def _report_write_failure(self, exc: OSError) -> None:
+        if self._failed is None or self._failed.errno != exc.errno:
+            reason = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror
+            warnings.warn(
+                f"autolog could not write to {self.path} ({reason}); training goes on, "
+                "records already written are intact, new ones are dropped until writing "
+                "works again",
+                AutologWarning,
+                stacklevel=5,
+            )
+        self._failed = exc
+
+    def sync(self) -> None:
+        """fsync the file if it grew; called from the background fsync thread."""
+        size = self.size
+        if size == self.synced_size or self._fd < 0:
+            return
+        try:
+            os.fsync(self._fd)
+        except OSError:
+            return
+        self.synced_size = size
+
+    def close(self) -> None:
+        """Flush to disk and close; later appends raise."""
+        with self._lock:
+            if self._fd < 0:
+                return
+            with contextlib.suppress(OSError):
+                os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+        _fsyncer.forget(self)
+
+
+class NullJournal:
+    """Stands in for a journal when autolog is disabled: accepts records, keeps none."""
+
+    size = 0
+
+    def append(self, record: Record) -> None:
+        pass
+
+    def append_metric(self, key: str, value: float, step: int, timestamp: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _Fsyncer:
+    """One daemon thread that fsyncs journals which grew, once a second."""
+
+    def __init__(self) -> None:
+        self._journals: set[Journal] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, journal: Journal) -> None:
+        with self._lock:
+            self._journals.add(journal)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._loop, name="autolog-fsync", daemon=True
+                )
+                self._thread.start()
+
+    def forget(self, journal: Journal) -> None:
+        with self._lock:
+            self._journals.discard(journal)
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(FSYNC_INTERVAL)
+            with self._lock:
+                journals = list(self._journals)
+            for journal in journals:
+                journal.sync()
+
+    def reset_after_fork(self) -> None:
+        self._journals = set()
+        self._lock = threading.Lock()
+        self._thread = None
+
+
+_fsyncer = _Fsyncer()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_fsyncer.reset_after_fork)
+
+
+@dataclass
+class JournalRead:
+    """What :func:`read_journal` found: records with their end offsets, and damage."""
+
+    records: list[Record] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)
+    torn_tail: bool = False
+    damaged_lines: list[int] = field(default_factory=list)
+
+    @property
+    def end(self) -> int:
+        """Offset just after the last complete line read."""
+        return self.ends[-1] if self.ends else 0
+
+
+def read_journal(path: Path, start: int = 0, *, warn: bool = True) -> JournalRead:
+    """Read the complete, intact records of a journal from byte offset ``start``.
+
+    A last line without its newline is a write that was cut short (the process
+    was killed): it is left out and, with ``warn``, said so. A line whose checksum
+    does not match is skipped the same way; the rest reads back.
+    """
+    with open(path, "rb") as f:
+        if start:
+            f.seek(start)
+        data = f.read()
+    return parse_journal(data, start, path=path, warn=warn)
+
+
+def parse_journal(data: bytes, start: int = 0, *, path: Path | None = None, warn: bool = True):
+    """Parse journal bytes that begin at offset ``start`` of the file; see :func:`read_journal`."""
+    result = JournalRead()
+    offset = start
+    for line_no, line in enumerate(_lines(data)):
+        offset += len(line)
+        if not line.endswith(b"\n"):
+            result.torn_tail = True
+            break
+        record = _decode(line)
+        if record is None:
+            if line.strip():
+                result.damaged_lines.append(line_no)
+            continue
+        result.records.append(record)
+        result.ends.append(offset)
+    if warn and (result.torn_tail or result.damaged_lines):
+        _warn_damage(path, result)
+    return result
+
+
+def _lines(data: bytes) -> Iterator[bytes]:
+    pos = 0
+    while pos < len(data):
+        nl = data.find(b"\n", pos)
+        end = len(data) if nl < 0 else nl + 1
+        yield data[pos:end]
+        pos = end
+
+
+def _decode(line: bytes) -> Record | None:
+    if len(line) < 11 or line[8:9] != b" ":
+        return None
+    body = line[9:-1]
+    try:
+        if int(line[:8], 16) != zlib.crc32(body):
+            return None
+        record = json.loads(body)
+    except ValueError:
+        return None
+    return record if isinstance(record, list) and record else None
+
+
+def _warn_damage(path: Path | None, result: JournalRead) -> None:
+    where = f"journal {path}" if path else "journal"
+    parts = []
+    if result.torn_tail:
+        parts.append(
+            "its last record is incomplete (the process was probably killed while writing) "
+            "and was skipped"
+        )
+    if result.damaged_lines:
+        parts.append(f"{len(result.damaged_lines)} damaged record(s) failed their checksum")
+    warnings.warn(
+        f"{where}: {'; '.join(parts)}; everything else reads back", AutologWarning, stacklevel=3
+    )

@@ -1,0 +1,238 @@
+"""The shipper: feeds one remote backend from the journals, on its own thread.
+
+For each run it keeps the byte offset the backend acknowledged, on disk beside
+the journal (``shipped/<backend>.json``), so whatever one process could not
+send, ``autolog sync`` in another process sends later, from exactly there.
+A batch is the next complete records after that offset; the offset moves only
+after the backend returned, so a failure means "send it again", which backends
+must accept without duplicating anything.
+
+Failures are retried with exponential backoff and jitter. The training thread
+never waits on any of this; only ``flush()`` and the exit handler do, bounded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ._journal import Journal, read_journal
+from ._store import LocalStore
+from ._validation import strip_credentials
+from .backend import Backend, Batch
+from .errors import AutologWarning
+
+POLL_INTERVAL = 0.5
+BACKOFF_FIRST = 0.5
+BACKOFF_MAX = 30.0
+
+
+def backend_key(uri: str) -> str:
+    """A stable file name for a backend URI (credentials stripped first)."""
+    return hashlib.sha256(strip_credentials(uri).encode()).hexdigest()[:16]
+
+
+@dataclass
+class Pending:
+    """What is not yet acknowledged for one run."""
+
+    run_id: str
+    records: int
+    bytes: int
+
+
+class Shipper:
+    """Ships journals to ``backend``: in the background, or until done for sync/flush."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        store: LocalStore,
+        journals: Callable[[], dict[str, Journal]] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.store = store
+        self.key = backend_key(backend.uri)
+        self._journals = journals or (lambda: {})
+        self._acked: dict[str, int] = {}
+        self._headers: dict[str, dict] = {}
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._ship_lock = threading.Lock()
+        self.last_error: BaseException | None = None
+        self._failures = 0
+        self._retry_at = 0.0
+        self._warned = False
+
+    # -- background thread -------------------------------------------------
+
+    def start(self) -> None:
+        """Start the background thread if it is not running."""
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._loop, name=f"autolog-shipper-{self.key[:6]}", daemon=True
+            )
+            self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and timeout:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(POLL_INTERVAL)
+            self._wake.clear()
+            if time.monotonic() < self._retry_at:
+                continue
+            run_ids = [r for r, j in self._journals().items() if j.size > self.acked(r)]
+            if run_ids:
+                self._ship_runs(run_ids)
+
+    def _ship_runs(self, run_ids: list[str]) -> bool:
+        for run_id in run_ids:
+            try:
+                self.ship_run(run_id)
+            except Exception as exc:
+                self._note_failure(exc)
+                return False
+        self._failures = 0
+        self._retry_at = 0.0
+        self.last_error = None
+        return True
+
+    def _note_failure(self, exc: BaseException) -> None:
+        self.last_error = exc
+        self._failures += 1
+        delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (self._failures - 1))
+        self._retry_at = time.monotonic() + delay * random.uniform(0.5, 1.0)
+        if not self._warned:
+            self._warned = True
+            import warnings
+
+            warnings.warn(
+                f"autolog cannot reach {strip_credentials(self.backend.uri)} "
+                f"({type(exc).__name__}: {strip_credentials(str(exc))}); training goes on, "
+                f"records are kept in {self.store.root} and sent when it answers "
+                "(or later with: autolog sync)",
+                AutologWarning,
+                stacklevel=2,
+            )
+
+    # -- shipping ----------------------------------------------------------
+
+    def acked(self, run_id: str) -> int:
+        if run_id not in self._acked:
+            self._acked[run_id] = self.store.acked_offset(run_id, self.key)
+        return self._acked[run_id]
+
+    def ship_run(self, run_id: str, progress: Callable[[int], None] | None = None) -> int:
+        """Send everything of ``run_id`` past the acknowledged offset; return records sent."""
+        with self._ship_lock:
+            start = self.acked(run_id)
+            read = read_journal(self.store.journal_path(run_id), start, warn=False)
+            if not read.records:
+                return 0
+            header = self._header(run_id, read.records)
+            sent = 0
+            size = self.backend.max_batch_records
+            with open(self.store.journal_path(run_id), "rb") as f:
+                for first in range(0, len(read.records), size):
+                    records = read.records[first : first + size]
+                    end = read.ends[first + len(records) - 1]
+                    f.seek(start)
+                    raw = f.read(end - start)
+                    self.backend.ship(
+                        Batch(
+                            run_id,
+                            header,
+                            records,
+                            start,
+                            end,
+                            raw,
+                            self.store.artifacts_dir(run_id),
+                        )
+                    )
+                    self._acked[run_id] = end
+                    self.store.set_acked_offset(run_id, self.key, self.backend.uri, end)
+                    start = end
+                    sent += len(records)
+                    if progress is not None:
+                        progress(len(records))
+            return sent
+
+    def _header(self, run_id: str, records: list[list]) -> dict:
+        if run_id not in self._headers:
+            if records[0][0] == "run":
+                self._headers[run_id] = records[0][1]
+            else:
+                first = read_journal(self.store.journal_path(run_id), warn=False).records
+                self._headers[run_id] = first[0][1] if first and first[0][0] == "run" else {}
+        return self._headers[run_id]
+
+    def ship_until_done(self, timeout: float) -> bool:
+        """Ship this process's runs now, retrying until all is acknowledged or time is up.
+
+        Runs on the caller's thread, but each attempt happens on the shipper's
+        own worker so a backend that hangs cannot hold the caller past ``timeout``.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            run_ids = [r for r, j in self._journals().items() if j.size > self.acked(r)]
+            if not run_ids:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if self._ship_bounded(run_ids, remaining):
+                continue
+            time.sleep(min(max(0.0, deadline - time.monotonic()), 0.2 * random.uniform(1, 2)))
+
+    def _ship_bounded(self, run_ids: list[str], timeout: float) -> bool:
+        outcome: list[bool] = []
+        worker = threading.Thread(
+            target=lambda: outcome.append(self._ship_runs(run_ids)),
+            name="autolog-flush",
+            daemon=True,
+        )
+        worker.start()
+        worker.join(timeout)
+        return bool(outcome and outcome[0])
+
+    def pending(self) -> list[Pending]:
+        """Runs of this process with records the backend has not acknowledged."""
+        result = []
+        for run_id, journal in self._journals().items():
+            acked = self.acked(run_id)
+            if journal.size > acked:
+                records = len(read_journal(journal.path, acked, warn=False).records)
+                result.append(Pending(run_id, records, journal.size - acked))
+        return result
+
+    def unsent_message(self) -> str:
+        """The exit message: what is still unsent to this backend and how to send it."""
+        pending = self.pending()
+        if not pending:
+            return ""
+        records = sum(p.records for p in pending)
+        reason = ""
+        if self.last_error is not None:
+            reason = (
+                f" ({type(self.last_error).__name__}: {strip_credentials(str(self.last_error))})"
+            )
+        return (
+            f"autolog: {records} record(s) of {len(pending)} run(s) not yet sent to "
+            f"{strip_credentials(self.backend.uri)}{reason}. They are safe in "
+            f"{self.store.root}; send them with: autolog sync --dir {self.store.root} "
+            f"--backend {strip_credentials(self.backend.uri)}"
+        )

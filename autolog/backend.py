@@ -1,0 +1,79 @@
+"""The interface every backend implements, built-in or from a plugin.
+
+A backend is where records end up and where they are read back from. The
+local store is the journal itself; every other backend is a replica that the
+shipper feeds with :class:`Batch` es read from the journal. A plugin adds a
+backend by implementing the ``autolog_backend(uri, config)`` hook and
+returning an instance of a subclass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._records import MetricPoint, RunRecord
+
+
+@dataclass
+class Batch:
+    """A slice of one run's journal, on its way to one backend.
+
+    ``records`` are the parsed records whose bytes span ``[start, end)`` in the
+    journal file, ``raw`` those bytes. ``header`` is the run's first record (its
+    id, name, experiment, parent), always given so a backend can create the run
+    on first sight whatever slice it receives. ``artifacts_dir`` is where the
+    files named by ``artifact`` and ``model`` records are. Shipping must be
+    idempotent: after a timeout the same batch may be sent again.
+    """
+
+    run_id: str
+    header: dict[str, Any]
+    records: list[list[Any]]
+    start: int
+    end: int
+    raw: bytes
+    artifacts_dir: Path
+
+
+class Backend:
+    """Base class of backends. Override what the backend supports.
+
+    ``remote`` backends are fed by the shipper on a background thread; the local
+    store that holds the journal is not. Read methods are used by
+    ``search_runs``, ``get_run``, ``get_metric_history`` and ``load_model``.
+    """
+
+    uri: str = ""
+    remote: bool = True
+    #: Largest number of records the shipper puts in one batch.
+    max_batch_records: int = 1000
+
+    def ship(self, batch: Batch) -> None:
+        """Store the records of ``batch``; raise if they were not all stored."""
+        raise NotImplementedError(f"{type(self).__name__} cannot receive records")
+
+    def search_runs(
+        self, experiment: str | None = None, filter: str | None = None
+    ) -> list[RunRecord]:
+        """Runs of ``experiment`` (all experiments if None) that match ``filter``."""
+        raise NotImplementedError(f"{type(self).__name__} cannot search runs")
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run with this id; raises :class:`~autolog.errors.RunNotFoundError`."""
+        raise NotImplementedError(f"{type(self).__name__} cannot read runs")
+
+    def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
+        """Every point logged for metric ``key`` in the run, in logging order."""
+        raise NotImplementedError(f"{type(self).__name__} cannot read metrics")
+
+    def download_artifacts(self, run_id: str, path: str, dest: Path) -> Path:
+        """Copy the artifact file or directory ``path`` of the run into ``dest``."""
+        raise NotImplementedError(f"{type(self).__name__} cannot read artifacts")
+
+    def close(self) -> None:
+        """Release connections; called at exit and when the configuration changes."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.uri}>"

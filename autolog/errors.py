@@ -1,0 +1,51 @@
+"""Every exception autolog raises on purpose derives from :class:`AutologError`.
+
+Errors that describe a bad value given by the user also derive from
+:class:`ValueError`, so ``except ValueError`` keeps working for code that does
+not know about autolog.
+"""
+
+from __future__ import annotations
+
+
+class AutologError(Exception):
+    """Root of autolog's own exceptions."""
+
+
+class InvalidInputError(AutologError, ValueError):
+    """A key, value, option or argument given by the user is not acceptable.
+
+    The message names the value and says what to do instead.
+    """
+
+
+class InvalidFilterError(InvalidInputError):
+    """A ``search_runs`` filter or order-by clause could not be parsed."""
+
+
+class ConfigurationError(InvalidInputError):
+    """The configuration (arguments, ``AUTOLOG_*`` variables, ``[tool.autolog]``) is invalid."""
+
+
+class RunNotFoundError(AutologError, LookupError):
+    """No run with the given id exists in the backend that was asked."""
+
+
+class BackendError(AutologError):
+    """A backend failed to store or return records (network, permissions, remote errors)."""
+
+
+class ModelIntegrityError(AutologError):
+    """A model's files do not match the sha256 recorded in its manifest; it is not loaded."""
+
+
+class InternalError(AutologError):
+    """autolog's own code failed inside a patched call.
+
+    Only raised when ``AUTOLOG_TESTING=1``; otherwise such failures are warned about
+    once per integration and the user's call goes on.
+    """
+
+
+class AutologWarning(UserWarning):
+    """Something went wrong on autolog's side; the user's training was not affected."""

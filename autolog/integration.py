@@ -1,0 +1,164 @@
+"""Integrations: the base class a framework integration subclasses, and their lifecycle.
+
+An integration is registered by a plugin (``autolog_register_integrations``),
+waits until the user imports its ``module``, checks the installed version
+against ``supported_versions``, and only then patches. ``autolog(disable=True)``
+unpatches every one of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any, ClassVar
+
+from . import _imports
+from ._config import Config
+from ._patch import report_failure
+from .errors import AutologWarning, ConfigurationError
+
+
+class Integration:
+    """Base class of framework integrations; see docs/writing-integrations.md.
+
+    Subclasses set ``name`` (what users pass in ``integrations=[...]``),
+    ``module`` (the import that triggers patching), ``supported_versions`` (a
+    requirement string, e.g. ``"scikit-learn>=1.3"``) and, optionally,
+    ``options``: extra ``autolog(**options)`` names with their defaults. They
+    implement ``patch(config)`` and ``unpatch()``, which mirror each other.
+    """
+
+    name: ClassVar[str]
+    module: ClassVar[str]
+    supported_versions: ClassVar[str]
+    options: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self) -> None:
+        self.config: Config | None = None
+
+    def patch(self, config: Config) -> None:
+        raise NotImplementedError
+
+    def unpatch(self) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def distribution(cls) -> str:
+        """The distribution named by ``supported_versions`` (e.g. ``scikit-learn``)."""
+        from packaging.requirements import Requirement
+
+        return Requirement(cls.supported_versions).name
+
+    @classmethod
+    def installed_version(cls) -> str | None:
+        from importlib import metadata
+
+        try:
+            return metadata.version(cls.distribution())
+        except metadata.PackageNotFoundError:
+            return None
+
+
+_patched: dict[str, Integration] = {}
+_waiting: dict[str, tuple[str, Callable[[ModuleType], None]]] = {}
+_versions: dict[str, str] = {}
+
+
+def registered() -> dict[str, type[Integration]]:
+    """Every integration class that plugins register, by name."""
+    from .plugins import call_each
+
+    classes: dict[str, type[Integration]] = {}
+
+    def register(cls: type[Integration]) -> None:
+        classes[cls.name] = cls
+
+    call_each("autolog_register_integrations", register=register)
+    return classes
+
+
+def known_options() -> dict[str, Any]:
+    """Defaults of every integration-specific option, for validating ``autolog(**options)``."""
+    options: dict[str, Any] = {}
+    for cls in registered().values():
+        options.update(cls.options)
+    return options
+
+
+def enable(config: Config) -> list[str]:
+    """Arrange for the selected integrations to patch when their framework is imported."""
+    disable_all()
+    classes = registered()
+    names = list(config.integrations) if config.integrations is not None else list(classes)
+    unknown = [name for name in names if name not in classes]
+    if unknown:
+        raise ConfigurationError(
+            f"unknown integration(s) {', '.join(map(repr, unknown))}; "
+            f"available: {', '.join(sorted(classes))}"
+        )
+    for name in names:
+        cls = classes[name]
+        callback = _patch_when_imported(cls, config)
+        _waiting[name] = (cls.module, callback)
+        _imports.when_imported(cls.module, callback)
+    return names
+
+
+def _patch_when_imported(cls: type[Integration], config: Config) -> Callable[[ModuleType], None]:
+    def on_import(module: ModuleType) -> None:
+        _waiting.pop(cls.name, None)
+        if not _version_supported(cls, config):
+            return
+        integration = cls()
+        integration.config = config
+        try:
+            integration.patch(config)
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                integration.unpatch()
+            report_failure(f"the {cls.name} integration (patching)", exc)
+            return
+        _patched[cls.name] = integration
+        version = cls.installed_version()
+        if version:
+            _versions[cls.distribution()] = version
+
+    return on_import
+
+
+def _version_supported(cls: type[Integration], config: Config) -> bool:
+    from packaging.requirements import Requirement
+
+    requirement = Requirement(cls.supported_versions)
+    version = cls.installed_version()
+    if version is None or requirement.specifier.contains(version, prereleases=True):
+        return True
+    message = (
+        f"autolog: {requirement.name} {version} is outside the supported range "
+        f"{requirement.specifier} of the {cls.name} integration"
+    )
+    if config.strict:
+        raise ConfigurationError(message + "; upgrade it, or turn strict mode off")
+    warnings.warn(message + "; its fits are not recorded", AutologWarning, stacklevel=3)
+    return False
+
+
+def disable_all() -> None:
+    """Remove every patch and stop waiting for imports."""
+    for module_name, callback in _waiting.values():
+        _imports.forget(module_name, callback)
+    _waiting.clear()
+    _versions.clear()
+    for name, integration in list(_patched.items()):
+        try:
+            integration.unpatch()
+        except Exception as exc:
+            report_failure(f"the {name} integration (unpatching)", exc)
+        _patched.pop(name, None)
+
+
+def active_versions() -> dict[str, str]:
+    """Versions of the frameworks currently patched, for the provenance tags."""
+    return dict(_versions)

@@ -1,0 +1,257 @@
+"""A run being recorded: the object integrations and users log to.
+
+Every call validates its input (see :mod:`autolog._validation`) and appends
+one record to the run's journal, synchronously, in a few microseconds. Nothing
+here touches the network: remote backends are fed from the journal by the
+shipper, on another thread.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from . import _validation as v
+from ._records import FAILED, FINISHED, KILLED, RUNNING, STATUSES
+from ._store import sha256_file
+from .errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from ._journal import Journal
+    from ._session import Session
+
+
+def now_ms() -> int:
+    """Milliseconds since the epoch, the timestamp unit of every record."""
+    return time.time_ns() // 1_000_000
+
+
+def status_for(exc: BaseException | None) -> str:
+    """The status a run ends with when ``exc`` interrupted it."""
+    if exc is None:
+        return FINISHED
+    if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        return KILLED
+    return FAILED
+
+
+class Run:
+    """One run: params, metrics, tags, artifacts and a model, until :meth:`end`.
+
+    Use it as a context manager (``with autolog.start_run() as run:``); a block
+    that raises ends the run FAILED (KILLED for KeyboardInterrupt) and re-raises.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        journal: Journal,
+        *,
+        run_id: str,
+        name: str,
+        experiment: str,
+        parent_id: str | None,
+        start_time: int,
+        artifacts_dir: Path | None,
+    ) -> None:
+        self.id = run_id
+        self.name = name
+        self.experiment = experiment
+        self.parent_id = parent_id
+        self.start_time = start_time
+        self.end_time: int | None = None
+        self.status = RUNNING
+        self.artifacts_dir = artifacts_dir
+        self._session = session
+        self._journal = journal
+        self._params: dict[str, str] = {}
+        self._steps: dict[str, int] = {}
+
+    # -- params and tags ---------------------------------------------------
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Record hyperparameters. Values become strings; nested dicts become dotted keys.
+
+        A param is logged once per run: a second value for the same key raises,
+        as in MLflow, so a replica never disagrees with the journal.
+        """
+        cleaned = v.clean_texts(_mapping(params, "params"), "param", v.MAX_PARAM_LENGTH)
+        new = {}
+        for key, text in cleaned.items():
+            old = self._params.get(key)
+            if old is None:
+                new[key] = text
+            elif old != text:
+                raise InvalidInputError(
+                    f"param {key!r} is already {old!r} in run {self.id}, cannot change it to "
+                    f"{text!r}: params are fixed per run; use a tag or a metric for values "
+                    "that change"
+                )
+        if new:
+            self._params.update(new)
+            self._journal.append(["params", new])
+
+    def log_param(self, key: str, value: Any) -> None:
+        """Record one hyperparameter; see :meth:`log_params`."""
+        self.log_params({key: value})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Set tags (free-form labels); a later value for a key replaces the earlier one."""
+        cleaned = v.clean_texts(_mapping(tags, "tags"), "tag", v.MAX_TAG_LENGTH)
+        if cleaned:
+            self._journal.append(["tags", cleaned])
+
+    def set_tag(self, key: str, value: Any) -> None:
+        """Set one tag; see :meth:`set_tags`."""
+        self.set_tags({key: value})
+
+    # -- metrics -----------------------------------------------------------
+
+    def log_metric(
+        self, key: str, value: Any, step: int | None = None, timestamp: int | None = None
+    ) -> None:
+        """Record one metric value at ``step``.
+
+        Without a step, each key counts its own points from 0, so a chart of a
+        metric logged in a loop reads left to right. NaN and infinities are kept.
+        """
+        v.check_key(key, "metric")
+        value = v.metric_value(key, value)
+        if step is None:
+            step = self._steps.get(key, 0)
+        elif type(step) is not int:
+            step = _step(key, step)
+        self._steps[key] = step + 1
+        self._journal.append_metric(key, value, step, timestamp or now_ms())
+
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        """Record several metrics at the same step and time."""
+        timestamp = now_ms()
+        for key, value in _mapping(metrics, "metrics").items():
+            self.log_metric(key, value, step, timestamp)
+
+    # -- files -------------------------------------------------------------
+
+    def log_artifact(self, path: str | Path, name: str | None = None) -> str:
+        """Copy a file or folder into the run's artifacts; returns its artifact path.
+
+        ``name`` is the path under the run's artifacts (default: the file's
+        name). The copy is made now, so the file may change or vanish afterwards.
+        """
+        source = Path(path)
+        if not source.exists():
+            raise InvalidInputError(
+                f"cannot log artifact {str(path)!r}: no such file or folder "
+                f"(working directory: {Path.cwd()})"
+            )
+        name = v.check_key(name or source.name, "artifact name").replace("\\", "/")
+        if self.artifacts_dir is None:
+            return name
+        target = self.artifacts_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, dirs_exist_ok=True)
+            for file in sorted(p for p in target.rglob("*") if p.is_file()):
+                self._record_artifact(file)
+        else:
+            shutil.copyfile(source, target)
+            self._record_artifact(target)
+        return name
+
+    def log_text(self, text: str, name: str) -> str:
+        """Store ``text`` as the artifact ``name`` (a summary, a report)."""
+        name = v.check_key(name, "artifact name").replace("\\", "/")
+        if self.artifacts_dir is None:
+            return name
+        target = self.artifacts_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        self._record_artifact(target)
+        return name
+
+    def _record_artifact(self, file: Path) -> None:
+        assert self.artifacts_dir is not None
+        relative = file.relative_to(self.artifacts_dir).as_posix()
+        self._journal.append(
+            [
+                "artifact",
+                {"path": relative, "size": file.stat().st_size, "sha256": sha256_file(file)},
+            ]
+        )
+
+    def log_model(self, model: Any, name: str = "model", **manifest: Any) -> dict[str, Any] | None:
+        """Save ``model`` with the plugin that knows its type, as the run's model.
+
+        Returns the manifest (flavor, framework version, files and their sha256),
+        which ``autolog.load_model(run_id)`` verifies before loading.
+        """
+        from ._models import save_model
+
+        if self.artifacts_dir is None:
+            return None
+        saved = save_model(model, self.artifacts_dir, name, self._session.config, manifest)
+        for file in saved["files"]:
+            relative = f"{name}/{file}"
+            self._journal.append(
+                [
+                    "artifact",
+                    {
+                        "path": relative,
+                        "size": saved["sizes"][file],
+                        "sha256": saved["files"][file],
+                    },
+                ]
+            )
+        record = {k: val for k, val in saved.items() if k != "sizes"}
+        self._journal.append(["model", record])
+        return record
+
+    # -- lifecycle ---------------------------------------------------------
+
+    @property
+    def ended(self) -> bool:
+        return self.status != RUNNING
+
+    def end(self, status: str = FINISHED) -> None:
+        """End the run with ``status`` (FINISHED, FAILED or KILLED); later calls do nothing."""
+        if self.ended:
+            return
+        if status not in STATUSES or status == RUNNING:
+            raise InvalidInputError(f"run status {status!r} is not one of FINISHED, FAILED, KILLED")
+        self._session.end_run(self, status)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.end(status_for(exc))
+
+    def __repr__(self) -> str:
+        return f"<Run {self.id} {self.name!r} experiment={self.experiment!r} {self.status}>"
+
+
+def _mapping(values: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(values, Mapping):
+        raise InvalidInputError(
+            f"{what} must be a dict of name -> value, got {type(values).__name__}: {values!r:.60}"
+        )
+    return values
+
+
+def _step(key: str, step: Any) -> int:
+    try:
+        as_int = int(step)
+    except (TypeError, ValueError):
+        as_int = None
+    if as_int is None or as_int != step or isinstance(step, bool):
+        raise InvalidInputError(f"step of metric {key!r} must be an integer, got {step!r}")
+    return as_int

@@ -1,0 +1,1 @@
+"""Built-in backends, each a plugin implementing ``autolog_backend(uri, config)``."""

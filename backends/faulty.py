@@ -1,0 +1,81 @@
+"""A backend that fails on purpose, to prove that training never notices.
+
+``faulty://raise`` raises on every call, ``faulty://hang`` never returns,
+``faulty://slow?delay=0.2&target=PATH`` waits ``delay`` seconds per batch and
+then ships into the local store at PATH (so a test can check that everything
+arrived exactly once). ``faulty://flaky?every=3&target=PATH`` fails every
+third batch and ships the others. Use it in your own tests the same way.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+from .._config import Config
+from ..backend import Backend, Batch
+from ..errors import BackendError
+from ..hookspecs import hookimpl
+from .local import LocalBackend
+
+
+class FaultyBackend(Backend):
+    """Misbehaves as its URI says; see the module docstring."""
+
+    def __init__(self, uri: str) -> None:
+        parsed = urlparse(uri)
+        query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        self.uri = uri
+        self.mode = parsed.netloc
+        if self.mode not in ("raise", "hang", "slow", "flaky"):
+            raise ValueError(f"faulty backend mode {self.mode!r}: use raise, hang, slow or flaky")
+        self.delay = float(query.get("delay", 0.2))
+        self.every = int(query.get("every", 3))
+        target = query.get("target")
+        self.target = LocalBackend(Path(target), target, remote=True) if target else None
+        self.calls = 0
+        self._hang = threading.Event()
+
+    def _misbehave(self) -> None:
+        self.calls += 1
+        if self.mode == "raise":
+            raise BackendError(f"{self.uri} fails on purpose (call {self.calls})")
+        if self.mode == "hang":
+            self._hang.wait()
+        if self.mode == "slow":
+            time.sleep(self.delay)
+        if self.mode == "flaky" and self.calls % self.every == 0:
+            raise BackendError(f"{self.uri} fails on purpose (call {self.calls})")
+
+    def ship(self, batch: Batch) -> None:
+        self._misbehave()
+        if self.target is not None:
+            self.target.ship(batch)
+
+    def search_runs(self, experiment=None, filter=None):
+        self._misbehave()
+        return self.target.search_runs(experiment, filter) if self.target else []
+
+    def get_run(self, run_id):
+        self._misbehave()
+        return self._require_target().get_run(run_id)
+
+    def get_metric_history(self, run_id, key):
+        self._misbehave()
+        return self._require_target().get_metric_history(run_id, key)
+
+    def download_artifacts(self, run_id, path, dest):
+        self._misbehave()
+        return self._require_target().download_artifacts(run_id, path, dest)
+
+    def _require_target(self) -> LocalBackend:
+        if self.target is None:
+            raise BackendError(f"{self.uri} has no target=PATH to read from")
+        return self.target
+
+
+@hookimpl
+def autolog_backend(uri: str, config: Config) -> Backend | None:
+    return FaultyBackend(uri) if uri.startswith("faulty://") else None

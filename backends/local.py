@@ -1,0 +1,55 @@
+"""The local store as a backend: folder paths and ``file:`` URIs.
+
+The store named by the ``dir`` setting holds the journals themselves and needs
+no shipping. Any other folder in the backend list is a replica: the shipper
+writes each batch's journal bytes at the same offset (so a batch sent twice
+changes nothing) and copies the artifacts it names.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from .._config import Config
+from .._store import LocalStore, local_path
+from ..backend import Backend, Batch
+from ..hookspecs import hookimpl
+
+
+class LocalBackend(LocalStore, Backend):
+    """Reads runs from a folder; as a replica, also receives shipped batches."""
+
+    def __init__(self, root: Path, uri: str, remote: bool) -> None:
+        super().__init__(root)
+        self.uri = uri
+        self.remote = remote
+        self.max_batch_records = 10_000
+
+    def ship(self, batch: Batch) -> None:
+        run_dir = self.run_dir(batch.run_id)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        for record in batch.records:
+            if record[0] == "artifact":
+                self._copy_artifact(batch, record[1]["path"])
+        fd = os.open(self.journal_path(batch.run_id), os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            os.pwrite(fd, batch.raw, batch.start)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _copy_artifact(self, batch: Batch, path: str) -> None:
+        target = self.artifact_path(batch.run_id, path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(batch.artifacts_dir / path, target)
+
+
+@hookimpl
+def autolog_backend(uri: str, config: Config) -> Backend | None:
+    path = local_path(uri)
+    if path is None:
+        return None
+    is_journal_store = os.path.abspath(path) == os.path.abspath(config.dir)
+    return LocalBackend(path, uri, remote=not is_journal_store)
