@@ -213,6 +213,16 @@ class Session:
         for shipper in self.shippers:
             shipper.stop(timeout)
 
+    def reset(self) -> None:
+        """End open runs, stop shippers and forget the configuration (used between tests)."""
+        while self.stack:
+            self.stack[-1].end(FINISHED)
+        self._stop_shippers(timeout=1)
+        for reader in self.readers:
+            reader.close()
+        self.config, self.store, self.readers, self.shippers = None, None, [], []
+        self.journals = {}
+
     def reset_after_fork(self) -> None:
         """In a forked child: no shipper threads survived; keep config, forget the parent's runs."""
         self._lock = threading.RLock()

@@ -1,0 +1,37 @@
+"""Shared fixtures: every test runs in its own folder, with autolog's errors raised."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import autolog
+from autolog import integration
+from autolog._config import ENVIRONMENT
+from autolog._session import session
+
+# Our own failures must raise in tests, in this process and in every subprocess.
+os.environ["AUTOLOG_TESTING"] = "1"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Run the test in an empty folder, with no AUTOLOG_* settings and a fresh session."""
+    for variable in (*ENVIRONMENT.values(), "MLFLOW_TRACKING_URI"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.chdir(tmp_path)
+    session.reset()
+    yield tmp_path
+    integration.disable_all()
+    session.reset()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    """A local store in the test's folder, configured as autolog's backend."""
+    path = tmp_path / "runs"
+    autolog.autolog(backend=str(path))
+    return path
