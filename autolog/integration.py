@@ -16,8 +16,22 @@ from typing import Any, ClassVar
 
 from . import _imports
 from ._config import Config
-from ._patch import report_failure
+from ._patch import autologging_suppressed, guarded, in_autologged_call, report_failure, safe_patch
+from ._validation import is_metric_value
 from .errors import AutologWarning, ConfigurationError
+from .run import Run, status_for
+
+__all__ = [
+    "Integration",
+    "autologging_suppressed",
+    "guarded",
+    "in_autologged_call",
+    "is_metric_value",
+    "report_failure",
+    "safe_patch",
+    "start_fit_run",
+    "status_for",
+]
 
 
 class Integration:
@@ -59,6 +73,17 @@ class Integration:
             return metadata.version(cls.distribution())
         except metadata.PackageNotFoundError:
             return None
+
+
+def start_fit_run(integration: str, name: str, tags: dict[str, Any] | None = None) -> Run:
+    """Start the run of one autologged fit, a child of the active run if there is one.
+
+    The run is tagged ``autolog.integration`` so readers can tell autologged
+    runs from the user's own ``start_run()`` blocks.
+    """
+    from ._session import session
+
+    return session.start_run(name=name, tags={"autolog.integration": integration, **(tags or {})})
 
 
 _patched: dict[str, Integration] = {}
