@@ -209,6 +209,11 @@ class Shipper:
         worker.join(timeout)
         return bool(outcome and outcome[0])
 
+    def pending_records(self, run_id: str) -> int:
+        """How many complete records of ``run_id`` the backend has not acknowledged."""
+        path = self.store.journal_path(run_id)
+        return len(read_journal(path, self.acked(run_id), warn=False).records)
+
     def pending(self) -> list[Pending]:
         """Runs of this process with records the backend has not acknowledged."""
         result = []

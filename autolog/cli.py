@@ -1,0 +1,296 @@
+"""The ``autolog`` command: list and show runs, send what is unsent.
+
+    autolog runs ls [--experiment NAME] [--filter EXPR] [--backend URI] [--limit N]
+    autolog runs show RUN_ID [--backend URI]
+    autolog sync [--dir FOLDER] [--backend URI ...]
+
+Every command takes its defaults from the same configuration as ``autolog()``
+(``AUTOLOG_*`` variables, ``[tool.autolog]``), and exits non-zero with one
+clear line on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TextIO
+
+from .errors import AutologError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"autolog: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="autolog",
+        description="Experiment tracking for machine learning code: look at recorded runs.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    runs = commands.add_parser("runs", help="list runs or show one")
+    run_commands = runs.add_subparsers(dest="runs_command", metavar="ACTION", parser_class=_Parser)
+    run_commands.required = True
+    ls = run_commands.add_parser("ls", help="a table of runs, newest first")
+    ls.add_argument("--experiment", "-e", help="only runs of this experiment")
+    ls.add_argument("--filter", "-f", help='MLflow filter syntax, e.g. "metrics.aic < 1000"')
+    ls.add_argument("--order-by", "-o", action="append", help='e.g. "metrics.aic ASC"')
+    ls.add_argument("--backend", "-b", help="where to read (default: the configured backend)")
+    ls.add_argument("--limit", "-n", type=_positive_int, default=50, help="rows (default 50)")
+    ls.add_argument("--metrics", "-m", help="comma-separated metric columns (default: a few)")
+    show = run_commands.add_parser("show", help="everything about one run")
+    show.add_argument("run_id", metavar="RUN_ID")
+    show.add_argument("--backend", "-b", help="where to read (default: the configured backend)")
+
+    sync = commands.add_parser(
+        "sync", help="send records that remote backends have not acknowledged yet"
+    )
+    sync.add_argument("--dir", "-d", help="the local store holding the journals")
+    sync.add_argument("--backend", "-b", action="append", help="send to this backend (repeatable)")
+    sync.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number above 0, got {text!r}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``autolog`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "runs" and args.runs_command == "ls":
+            return runs_ls(args, sys.stdout)
+        if args.command == "runs" and args.runs_command == "show":
+            return runs_show(args, sys.stdout)
+        if args.command == "sync":
+            return sync(args, sys.stderr)
+    except AutologError as exc:
+        print(f"autolog: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("autolog: interrupted", file=sys.stderr)
+        return 130
+    return EXIT_USAGE
+
+
+def runs_ls(args: argparse.Namespace, out: TextIO) -> int:
+    import autolog
+
+    runs = autolog.search_runs(
+        experiment=args.experiment,
+        backend=args.backend,
+        filter=args.filter,
+        order_by=args.order_by,
+    )
+    shown = runs[: args.limit]
+    if not shown:
+        print("no runs", file=out)
+        return 0
+    metric_keys = _metric_columns(shown, args.metrics)
+    header = ["id", "name", "experiment", "status", "start", "duration", *metric_keys]
+    rows = [
+        [
+            run.id[:12],
+            run.name,
+            run.experiment,
+            run.status,
+            format_time(run.start_time),
+            format_duration(run.duration),
+            *(format_number(run.metrics.get(key)) for key in metric_keys),
+        ]
+        for run in shown
+    ]
+    print(format_table(header, rows), file=out)
+    if len(runs) > len(shown):
+        print(f"({len(runs) - len(shown)} more; use --limit)", file=out)
+    return 0
+
+
+def _metric_columns(runs: list, requested: str | None, most: int = 4) -> list[str]:
+    if requested:
+        return [key.strip() for key in requested.split(",") if key.strip()]
+    counts: dict[str, int] = {}
+    for run in runs:
+        for key in run.metrics:
+            counts[key] = counts.get(key, 0) + 1
+    return sorted(counts, key=lambda key: (-counts[key], key))[:most]
+
+
+def runs_show(args: argparse.Namespace, out: TextIO) -> int:
+    import autolog
+
+    run_id = _expand_run_id(args.run_id, args.backend)
+    run = autolog.get_run(run_id, backend=args.backend)
+    lines = [
+        f"run         {run.id}",
+        f"name        {run.name}",
+        f"experiment  {run.experiment}",
+        f"status      {run.status}",
+        f"started     {format_time(run.start_time)}",
+        f"duration    {format_duration(run.duration)}",
+    ]
+    if run.parent_id:
+        lines.append(f"parent      {run.parent_id}")
+    for title, values in (("params", run.params), ("metrics", run.metrics), ("tags", run.tags)):
+        lines.append(f"\n{title} ({len(values)})")
+        width = max((len(key) for key in values), default=0)
+        for key in sorted(values):
+            value = values[key]
+            text = format_number(value) if title == "metrics" else value
+            lines.append(f"  {key.ljust(width)}  {text}")
+    lines.append(f"\nartifacts ({len(run.artifacts)})")
+    lines.extend(f"  {path}" for path in run.artifacts)
+    if run.model:
+        lines.append(f"\nmodel  flavor={run.model.get('flavor')}  path={run.model.get('path')}")
+        lines.append(f"  load it with: autolog.load_model({run.id!r})")
+    print("\n".join(lines), file=out)
+    return 0
+
+
+def _expand_run_id(prefix: str, backend: str | None) -> str:
+    """Accept the 12-character ids ``runs ls`` prints, as long as they are unambiguous."""
+    import autolog
+
+    from .errors import RunNotFoundError
+
+    if len(prefix) == 32:
+        return prefix
+    matches = [run.id for run in autolog.search_runs(backend=backend) if run.id.startswith(prefix)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise RunNotFoundError(f"no run id starts with {prefix!r}; see: autolog runs ls")
+    raise RunNotFoundError(f"{len(matches)} runs start with {prefix!r}; give more characters")
+
+
+def sync(args: argparse.Namespace, err: TextIO) -> int:
+    from ._config import resolve
+    from ._session import backend_for
+    from ._shipper import Shipper
+    from ._store import LocalStore
+    from .plugins import load_plugins
+
+    settings = {"dir": args.dir, "backend": tuple(args.backend) if args.backend else None}
+    config = resolve(settings)
+    load_plugins()
+    store = LocalStore(config.dir)
+    remotes = [b for b in (backend_for(uri, config) for uri in config.backends) if b.remote]
+    if not remotes:
+        print(
+            f"autolog: nothing to sync: the only backend is the local store {store.root}; "
+            "name a remote one with --backend or AUTOLOG_BACKEND",
+            file=err,
+        )
+        return 0
+    failed = False
+    for backend in remotes:
+        shipper = Shipper(backend, store)
+        work = {run_id: shipper.pending_records(run_id) for run_id in store.run_ids()}
+        work = {run_id: count for run_id, count in work.items() if count}
+        total = sum(work.values())
+        bar = ProgressBar(f"sync to {backend.uri}", total, err, enabled=not args.quiet)
+        for run_id in work:
+            try:
+                shipper.ship_run(run_id, progress=bar.advance)
+            except Exception as exc:
+                failed = True
+                bar.finish()
+                print(f"autolog: run {run_id}: {type(exc).__name__}: {exc}", file=err)
+                break
+        else:
+            bar.finish()
+            print(
+                f"autolog: {total} record(s) of {len(work)} run(s) sent to {backend.uri}", file=err
+            )
+        backend.close()
+    return 1 if failed else 0
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr; silent when not a terminal unless it finishes."""
+
+    def __init__(self, label: str, total: int, out: TextIO, enabled: bool = True) -> None:
+        self.label, self.total, self.out, self.done = label, total, out, 0
+        self.enabled = enabled and total > 0
+        self._last_draw = 0.0
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        now = time.monotonic()
+        if self.enabled and (now - self._last_draw > 0.1 or self.done >= self.total):
+            self._last_draw = now
+            self._draw()
+
+    def _draw(self) -> None:
+        width = 30
+        filled = width * self.done // self.total if self.total else width
+        percent = 100 * self.done // self.total if self.total else 100
+        bar = "#" * filled + "-" * (width - filled)
+        print(
+            f"\r{self.label} [{bar}] {percent:3d}% {self.done}/{self.total}",
+            end="",
+            file=self.out,
+            flush=True,
+        )
+
+    def finish(self) -> None:
+        if self.enabled:
+            self._draw()
+            print(file=self.out)
+
+
+def format_table(header: list[str], rows: list[list[str]]) -> str:
+    """Columns padded to their widest cell, with a rule under the header."""
+    table = [[str(cell) for cell in row] for row in (header, *rows)]
+    widths = [max(len(cell) for cell in column) for column in zip(*table, strict=True)]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in table
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def format_time(ms: int | None) -> str:
+    if not ms:
+        return "-"
+    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
+
+
+def format_number(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if math.isnan(value) or math.isinf(value):
+        return str(value)
+    return f"{value:.6g}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
