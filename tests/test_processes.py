@@ -1,0 +1,221 @@
+"""Real processes: killed mid-write, many writing at once, broken backends at exit."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import autolog
+from autolog._journal import read_journal
+
+
+def run_script(code: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60):
+    """Run ``code`` in a fresh interpreter in ``cwd``; return the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+LOGGER = """
+    import sys, autolog
+    autolog.autolog(backend=sys.argv[1])
+    with autolog.start_run(name="victim") as run:
+        print(run.id, flush=True)
+        for step in range(10_000_000):
+            run.log_metric("loss", 1.0 / (step + 1), step=step)
+            if step == 1000:
+                print("logging", flush=True)
+"""
+
+
+class TestKilled:
+    @pytest.mark.parametrize("delay", [0.05, 0.2, 0.5])
+    def test_sigkill_mid_logging_leaves_a_readable_store(self, tmp_path: Path, delay: float):
+        """kill -9 while logging: every record before the last whole write reads back."""
+        store = tmp_path / "runs"
+        proc = subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(LOGGER), str(store)],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        run_id = proc.stdout.readline().strip()
+        assert proc.stdout.readline().strip() == "logging"
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        proc.stdout.close()
+        read = read_journal(store / run_id / "journal.jsonl", warn=False)
+        steps = [r[3] for r in read.records if r[0] == "m"]
+        assert len(steps) > 1000
+        assert steps == list(range(len(steps)))  # nothing before the last write is missing
+        autolog.autolog(backend=str(store))
+        run = autolog.get_run(run_id)
+        assert run.status == "RUNNING" and run.metrics["loss"] == 1.0 / len(steps)
+
+
+WORKER = """
+    import sys, autolog
+    autolog.autolog(backend=sys.argv[1], experiment="parallel")
+    worker = int(sys.argv[2])
+    with autolog.start_run(name=f"worker-{worker}") as run:
+        run.log_params({"worker": worker})
+        for step in range(5000):
+            run.log_metrics({"loss": step * 0.001, "worker": worker}, step=step)
+"""
+
+
+class TestParallel:
+    def test_eight_processes_into_one_store_all_read_back(self, tmp_path: Path) -> None:
+        """8 processes logging at once into one store: 8 whole runs, no record lost."""
+        store = tmp_path / "runs"
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", textwrap.dedent(WORKER), str(store), str(i)], cwd=tmp_path
+            )
+            for i in range(8)
+        ]
+        assert [p.wait(120) for p in procs] == [0] * 8
+        autolog.autolog(backend=str(store))
+        runs = autolog.search_runs(experiment="parallel")
+        assert sorted(r.params["worker"] for r in runs) == [str(i) for i in range(8)]
+        for run in runs:
+            assert run.status == "FINISHED"
+            history = autolog.get_metric_history(run.id, "loss")
+            assert [p.step for p in history] == list(range(5000))
+            assert run.metrics["worker"] == float(run.params["worker"])
+
+
+TRAINING = """
+    import sys
+    if sys.argv[1] != "none":
+        import autolog
+        autolog.autolog(backend=["./runs", sys.argv[1]], exit_timeout=float(sys.argv[2]))
+        with autolog.start_run(name="t") as run:
+            for step in range(200):
+                run.log_metric("loss", 1.0 / (step + 1), step=step)
+    total = sum(i * i for i in range(1000))
+    print("result", total)
+    sys.exit(3)
+"""
+
+
+class TestBrokenBackends:
+    @pytest.mark.parametrize("backend", ["faulty://raise", "faulty://hang"])
+    def test_script_result_and_exit_code_unchanged(self, tmp_path: Path, backend: str) -> None:
+        """A backend that raises or hangs: same output and exit code as without autolog."""
+        plain = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(TRAINING), "none", "0"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        started = time.monotonic()
+        broken = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(TRAINING), backend, "1.5"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "AUTOLOG_TESTING": "0"},
+        )
+        assert time.monotonic() - started < 20
+        assert (
+            (broken.returncode, broken.stdout)
+            == (plain.returncode, plain.stdout)
+            == (3, f"result {sum(i * i for i in range(1000))}\n")
+        )
+        assert "not yet sent to faulty://" in broken.stderr
+        assert "autolog sync" in broken.stderr
+
+    def test_sync_after_a_raising_backend_delivers_everything_once(self, tmp_path: Path) -> None:
+        """Records a raising backend refused reach a healthy one with autolog sync, once."""
+        subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(TRAINING), "faulty://raise", "0.5"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "AUTOLOG_TESTING": "0"},
+        )
+        replica = tmp_path / "replica"
+        for _ in range(2):  # a second sync has nothing left to send
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "autolog",
+                    "sync",
+                    "--dir",
+                    "runs",
+                    "--backend",
+                    str(replica),
+                ],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 0, done.stderr
+        assert "0 record(s) of 0 run(s)" in done.stderr
+        [run] = autolog.search_runs(backend=str(replica))
+        history = autolog.get_metric_history(run.id, "loss", backend=str(replica))
+        assert [p.step for p in history] == list(range(200))
+        assert run.status == "FINISHED"
+
+    def test_slow_backend_receives_every_record_exactly_once(self, tmp_path: Path) -> None:
+        """A slow backend gets all records, none twice, while training is not held up."""
+        target = tmp_path / "target"
+        code = f"""
+            import time, autolog
+            autolog.autolog(backend=["./runs", "faulty://slow?delay=0.05&target={target}"])
+            start = time.perf_counter()
+            with autolog.start_run(name="s") as run:
+                for step in range(3000):
+                    run.log_metric("loss", float(step), step=step)
+            print(time.perf_counter() - start)
+            assert autolog.flush(timeout=30)
+        """
+        done = run_script(code, tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert float(done.stdout) < 1.0  # training never waited for the 50 ms batches
+        [run] = autolog.search_runs(backend=str(target))
+        steps = [p.step for p in autolog.get_metric_history(run.id, "loss", backend=str(target))]
+        assert steps == list(range(3000))
+        offsets = list((tmp_path / "runs" / run.id / "shipped").glob("*.json"))
+        [offset] = [json.loads(p.read_text())["offset"] for p in offsets]
+        assert offset == (tmp_path / "runs" / run.id / "journal.jsonl").stat().st_size
+
+    def test_flaky_backend_loses_and_duplicates_nothing(self, tmp_path: Path) -> None:
+        """A backend failing every third batch still ends with every record once."""
+        target = tmp_path / "target"
+        code = f"""
+            import autolog
+            autolog.autolog(backend=["./runs", "faulty://flaky?every=3&target={target}"])
+            for i in range(5):
+                with autolog.start_run(name=f"f{{i}}") as run:
+                    for step in range(2500):
+                        run.log_metric("loss", float(step), step=step)
+            assert autolog.flush(timeout=60)
+        """
+        done = run_script(code, tmp_path, env={"AUTOLOG_TESTING": "0"})
+        assert done.returncode == 0, done.stderr
+        runs = autolog.search_runs(backend=str(target))
+        assert len(runs) == 5
+        for run in runs:
+            history = autolog.get_metric_history(run.id, "loss", backend=str(target))
+            assert [p.step for p in history] == list(range(2500))
