@@ -187,8 +187,10 @@ def sync(args: argparse.Namespace, err: TextIO) -> int:
     from ._store import LocalStore
     from .plugins import load_plugins
 
-    settings = {"dir": args.dir, "backend": tuple(args.backend) if args.backend else None}
-    config = resolve(settings)
+    # The journals' folder comes first, so that a folder given as --backend is a
+    # replica to fill, not the store to read from.
+    store_dir = resolve({"dir": args.dir}).dir
+    config = resolve({"dir": store_dir, "backend": tuple(args.backend) if args.backend else None})
     load_plugins()
     store = LocalStore(config.dir)
     remotes = [b for b in (backend_for(uri, config) for uri in config.backends) if b.remote]

@@ -1,0 +1,106 @@
+"""The autolog command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import autolog
+from autolog.cli import main
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "autolog", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def two_runs(tmp_path: Path) -> tuple[str, str]:
+    """A parent and a child run in ./autolog-runs."""
+    with (
+        autolog.start_run(name="grid", experiment="arima") as parent,
+        autolog.start_run(name="order-1-1-1") as child,
+    ):
+        child.log_params({"order": (1, 1, 1)})
+        child.log_metrics({"aic": 1021.5, "bic": 1030.25})
+    return parent.id, child.id
+
+
+class TestRuns:
+    def test_ls_prints_a_table(self, tmp_path: Path, two_runs) -> None:
+        """runs ls shows id, name, experiment, status, start, duration and metric columns."""
+        out = cli("runs", "ls", cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        header, _rule, *rows = out.stdout.splitlines()
+        assert header.split()[:6] == ["id", "name", "experiment", "status", "start", "duration"]
+        assert "aic" in header and "bic" in header
+        assert any("order-1-1-1" in row and "1021.5" in row and "FINISHED" in row for row in rows)
+        assert len(rows) == 2
+
+    def test_ls_filter_and_experiment(self, tmp_path: Path, two_runs) -> None:
+        """--filter and --experiment narrow the table."""
+        out = cli("runs", "ls", "-e", "arima", "--filter", "metrics.aic < 1000", cwd=tmp_path)
+        assert out.stdout.strip() == "no runs"
+
+    def test_show_prints_everything_about_a_run(self, tmp_path: Path, two_runs) -> None:
+        """runs show (with a 12-character id) prints params, metrics, tags and parent."""
+        parent_id, child_id = two_runs
+        out = cli("runs", "show", child_id[:12], cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        assert f"run         {child_id}" in out.stdout
+        assert f"parent      {parent_id}" in out.stdout
+        assert "order  [1, 1, 1]" in out.stdout and "aic  1021.5" in out.stdout
+
+    @pytest.mark.parametrize(
+        "args, message",
+        [
+            (["runs", "show", "0" * 32], "no run"),
+            (["runs", "show", "zz"], "no run id starts with 'zz'"),
+            (["runs", "ls", "--filter", "metrics.aic <<< 1"], "invalid filter"),
+            (["runs", "ls", "--limit", "-3"], "whole number above 0"),
+            (["runs", "ls", "--backend", "s4://x"], "no backend handles 's4://x'"),
+            (["sync", "--backend", "nope://x"], "no backend handles 'nope://x'"),
+            (["runs"], "required"),
+            (["fly"], "invalid choice"),
+        ],
+    )
+    def test_bad_arguments_exit_nonzero_with_one_clear_line(
+        self, tmp_path: Path, two_runs, args: list[str], message: str
+    ) -> None:
+        """Every bad argument exits non-zero with a message, no traceback."""
+        out = cli(*args, cwd=tmp_path)
+        assert out.returncode != 0
+        assert message in out.stderr
+        assert "Traceback" not in out.stderr
+
+    @pytest.mark.parametrize("args", [[], ["runs"], ["runs", "ls"], ["runs", "show"], ["sync"]])
+    def test_help_for_each_command(self, args: list[str], capsys: pytest.CaptureFixture) -> None:
+        """--help works for the command and each subcommand."""
+        with pytest.raises(SystemExit) as exited:
+            main([*args, "--help"])
+        assert exited.value.code == 0
+        assert "usage: autolog" in capsys.readouterr().out
+
+
+class TestSync:
+    def test_sync_without_remote_backends_says_so(self, tmp_path: Path, two_runs) -> None:
+        """sync with only the local store explains there is nothing to send."""
+        out = cli("sync", cwd=tmp_path)
+        assert out.returncode == 0 and "nothing to sync" in out.stderr
+
+    def test_sync_shows_progress_and_reports_failure(self, tmp_path: Path, two_runs) -> None:
+        """sync to a replica copies every run; to a failing backend it exits 1."""
+        out = cli("sync", "--backend", str(tmp_path / "copy"), cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        assert "sent to" in out.stderr and "100%" in out.stderr
+        assert len(autolog.search_runs(backend=str(tmp_path / "copy"))) == 2
+        failed = cli("sync", "--backend", "faulty://raise", cwd=tmp_path)
+        assert failed.returncode == 1 and "fails on purpose" in failed.stderr

@@ -1,0 +1,51 @@
+"""The built wheel installs one top-level package, autolog, with everything inside it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_wheel_has_only_the_autolog_package(tmp_path: Path) -> None:
+    """backends/ and integrations/ land inside autolog/, nothing else at the top."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--quiet",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    [wheel] = tmp_path.glob("autolog_tracking-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top_level = {
+        name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")
+    }
+    assert top_level == {"autolog"}
+    for module in (
+        "autolog/backends/local.py",
+        "autolog/integrations/sklearn.py",
+        "autolog/_journal.py",
+        "autolog/cli.py",
+    ):
+        assert module in names
+    metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+    text = zipfile.ZipFile(wheel).read(metadata).decode()
+    assert "Name: autolog-tracking" in text
+    assert "Requires-Python: >=3.10" in text
+    entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+    assert "autolog = autolog.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
