@@ -221,3 +221,17 @@ class TestArtifacts:
             run.log_artifact(tmp_path / "plots")
             run.log_artifact(tmp_path / "notes.txt", name="docs/notes.txt")
         assert sorted(autolog.get_run(run.id).artifacts) == ["docs/notes.txt", "plots/a.png"]
+
+
+class TestTensors:
+    def test_torch_scalars_convert(self, store: Path) -> None:
+        """0-d torch tensors work as metric and param values."""
+        import torch
+
+        with autolog.start_run() as run:
+            run.log_metric("loss", torch.tensor(0.25))
+            run.log_param("lr", torch.tensor(0.5))
+            with pytest.raises(ValueError, match="'vector'"):
+                run.log_metric("vector", torch.tensor([1.0, 2.0]))
+        read = autolog.get_run(run.id)
+        assert read.metrics == {"loss": 0.25} and read.params == {"lr": "0.5"}

@@ -219,3 +219,26 @@ class TestBrokenBackends:
         for run in runs:
             history = autolog.get_metric_history(run.id, "loss", backend=str(target))
             assert [p.step for p in history] == list(range(2500))
+
+
+class TestExit:
+    @pytest.mark.parametrize(
+        "ending, status",
+        [
+            ("pass", "FINISHED"),
+            ("raise ValueError('x')", "FAILED"),
+            ("raise KeyboardInterrupt", "KILLED"),
+        ],
+    )
+    def test_runs_left_open_are_ended_at_exit(self, tmp_path: Path, ending: str, status: str):
+        """A run never ended is closed at exit: FINISHED, or FAILED/KILLED after an exception."""
+        code = f"""
+            import autolog
+            run = autolog.start_run(name="open")
+            print(run.id, flush=True)
+            {ending}
+        """
+        done = run_script(code, tmp_path)
+        run_id = done.stdout.split()[0]
+        autolog.autolog(backend=str(tmp_path / "autolog-runs"))
+        assert autolog.get_run(run_id).status == status
