@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TextIO
+from typing import Any, TextIO
 
 from .errors import AutologError
 
@@ -108,19 +108,39 @@ def runs_ls(args: argparse.Namespace, out: TextIO) -> int:
     rows = [
         [
             run.id[:12],
-            run.name,
+            "  " * depth + ("└ " if depth else "") + run.name,
             run.experiment,
             run.status,
             format_time(run.start_time),
             format_duration(run.duration),
             *(format_number(run.metrics.get(key)) for key in metric_keys),
         ]
-        for run in shown
+        for depth, run in fold_children(shown)
     ]
     print(format_table(header, rows), file=out)
     if len(runs) > len(shown):
         print(f"({len(runs) - len(shown)} more; use --limit)", file=out)
     return 0
+
+
+def fold_children(runs: list) -> list[tuple[int, Any]]:
+    """Order runs so each child follows its parent, with its depth; orphans stay top-level."""
+    ids = {run.id for run in runs}
+    children: dict[str, list] = {}
+    for run in runs:
+        if run.parent_id in ids:
+            children.setdefault(run.parent_id, []).append(run)
+    folded: list[tuple[int, Any]] = []
+
+    def add(run: Any, depth: int) -> None:
+        folded.append((depth, run))
+        for child in sorted(children.get(run.id, []), key=lambda r: (r.start_time, r.id)):
+            add(child, depth + 1)
+
+    for run in runs:
+        if run.parent_id not in ids:
+            add(run, 0)
+    return folded
 
 
 def _metric_columns(runs: list, requested: str | None, most: int = 4) -> list[str]:

@@ -42,8 +42,9 @@ class TestRuns:
         header, _rule, *rows = out.stdout.splitlines()
         assert header.split()[:6] == ["id", "name", "experiment", "status", "start", "duration"]
         assert "aic" in header and "bic" in header
-        assert any("order-1-1-1" in row and "1021.5" in row and "FINISHED" in row for row in rows)
         assert len(rows) == 2
+        assert "grid" in rows[0]
+        assert "└ order-1-1-1" in rows[1] and "1021.5" in rows[1] and "FINISHED" in rows[1]
 
     def test_ls_filter_and_experiment(self, tmp_path: Path, two_runs) -> None:
         """--filter and --experiment narrow the table."""
