@@ -74,9 +74,9 @@ def resolve(arguments: Mapping[str, Any], known_options: Mapping[str, Any] = ())
         ("autolog()", arguments),
     ):
         for name, value in values.items():
-            if value is None:
-                continue
             if name in _FIELDS:
+                if value is None:  # not given; integration options may be None on purpose
+                    continue
                 merged[name] = _convert(name, value, source)
             elif name in options:
                 options[name] = value

@@ -92,6 +92,11 @@ class _NotifyingLoader(importlib.abc.Loader):
         module.__loader__ = self._loader
         if module.__spec__ is not None:
             module.__spec__.loader = self._loader
+        # importlib binds a submodule to its package only after this returns;
+        # do it now so that callbacks can use `import package.submodule`.
+        parent, _, child = module.__name__.rpartition(".")
+        if parent in sys.modules:
+            setattr(sys.modules[parent], child, module)
         _fire(module.__name__, module)
 
     def __getattr__(self, name):

@@ -131,26 +131,32 @@ class Journal:
         self._failed = exc
 
     def sync(self) -> None:
-        """fsync the file if it grew; called from the background fsync thread."""
-        size = self.size
-        if size == self.synced_size or self._fd < 0:
+        """fsync the file if it grew; called from the background fsync thread.
+
+        Not under the append lock: the training thread must never wait for the
+        disk. The descriptor stays valid because only this thread closes it.
+        """
+        fd, size = self._fd, self.size
+        if size == self.synced_size or fd < 0:
             return
         try:
-            os.fsync(self._fd)
+            os.fsync(fd)
         except OSError:
             return
         self.synced_size = size
 
     def close(self) -> None:
-        """Flush to disk and close; later appends raise."""
+        """Stop appending through this descriptor; the fsync thread syncs and closes it.
+
+        The bytes are already with the operating system; only the wait for the
+        disk is handed over, so ending a run costs the training thread nothing.
+        A later append reopens the file for that one write.
+        """
         with self._lock:
             if self._fd < 0:
                 return
-            with contextlib.suppress(OSError):
-                os.fsync(self._fd)
-            os.close(self._fd)
-            self._fd = -1
-        _fsyncer.forget(self)
+            fd, self._fd = self._fd, -1
+        _fsyncer.close_later(self, fd)
 
 
 class NullJournal:
@@ -173,6 +179,7 @@ class _Fsyncer:
 
     def __init__(self) -> None:
         self._journals: set[Journal] = set()
+        self._closing: list[int] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -185,25 +192,43 @@ class _Fsyncer:
                 )
                 self._thread.start()
 
-    def forget(self, journal: Journal) -> None:
+    def close_later(self, journal: Journal, fd: int) -> None:
         with self._lock:
             self._journals.discard(journal)
+            self._closing.append(fd)
 
     def _loop(self) -> None:
         while True:
             time.sleep(FSYNC_INTERVAL)
-            with self._lock:
-                journals = list(self._journals)
-            for journal in journals:
-                journal.sync()
+            self.sync_all()
+
+    def sync_all(self) -> None:
+        """fsync every journal that grew, and fsync and close the ended ones."""
+        with self._lock:
+            journals, closing, self._closing = list(self._journals), self._closing, []
+        for journal in journals:
+            journal.sync()
+        for fd in closing:
+            with contextlib.suppress(OSError):
+                os.fsync(fd)
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def reset_after_fork(self) -> None:
         self._journals = set()
+        self._closing = []
         self._lock = threading.Lock()
         self._thread = None
 
 
 _fsyncer = _Fsyncer()
+
+
+def sync_all_journals() -> None:
+    """fsync what the background thread has not yet; called at exit."""
+    _fsyncer.sync_all()
+
+
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_fsyncer.reset_after_fork)
 

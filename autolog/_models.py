@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import pickle
 import platform
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 from ._config import Config
 from ._store import sha256_file
 from ._version import __version__
-from .errors import AutologError, ModelIntegrityError
+from .errors import AutologError, ModelIntegrityError, ModelNotSavedError
 from .hookspecs import hookimpl
 
 MANIFEST = "manifest.json"
@@ -40,7 +41,11 @@ def save_model(
         "autolog_save_model", first_result=True, model=model, path=folder, config=config
     )
     if manifest is None:
-        raise AutologError(f"no plugin can save a model of type {type(model).__qualname__}")
+        shutil.rmtree(folder, ignore_errors=True)
+        raise ModelNotSavedError(
+            f"no plugin can save a model of type {type(model).__qualname__}: it cannot be "
+            "pickled and no installed integration knows its type"
+        )
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
     manifest = {
         **manifest,

@@ -15,6 +15,7 @@ import threading
 import uuid
 import warnings
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._config import Config, resolve
@@ -157,6 +158,31 @@ class Session:
             shipper.start()
         return run
 
+    def attach_run(self, run_id: str, journal_path: str | os.PathLike[str]) -> Run:
+        """A handle appending to a run that another process started and will end.
+
+        For worker processes that train on behalf of the process that owns the
+        run (Lightning's ``ddp_spawn``): the handle is not made active, fires no
+        hooks and writes no end record; call ``run.detach()`` when done. The
+        owner is blocked in ``fit`` meanwhile, so the journal still has one
+        writer at a time.
+        """
+        from ._journal import read_journal
+
+        path = Path(journal_path)
+        records = read_journal(path, warn=False).records
+        header = records[0][1] if records and records[0][0] == "run" else {}
+        return Run(
+            self,
+            Journal(path),
+            run_id=run_id,
+            name=header.get("name", ""),
+            experiment=header.get("experiment", ""),
+            parent_id=header.get("parent_id"),
+            start_time=header.get("start_time", 0),
+            artifacts_dir=path.parent / "artifacts",
+        )
+
     def end_run(self, run: Run, status: str = FINISHED) -> None:
         """End ``run`` (and any runs still open above it on the stack)."""
         with self._lock:
@@ -194,11 +220,13 @@ class Session:
 
     def close(self) -> None:
         """At exit: end open runs (FAILED/KILLED after an uncaught exception), then flush."""
+        from ._journal import sync_all_journals
         from .run import status_for
 
-        exc = getattr(sys, "last_value", None) if hasattr(sys, "last_value") else None
+        exc = getattr(sys, "last_value", None)
         while self.stack:
             self.stack[-1].end(status_for(exc) if exc is not None else FINISHED)
+        sync_all_journals()
         if not self.shippers or self.config is None:
             return
         delivered = self.flush(self.config.exit_timeout)

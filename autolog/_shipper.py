@@ -14,11 +14,13 @@ never waits on any of this; only ``flush()`` and the exit handler do, bounded.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from ._journal import Journal, read_journal
 from ._store import LocalStore
@@ -95,21 +97,35 @@ class Shipper:
             self._wake.clear()
             if time.monotonic() < self._retry_at:
                 continue
-            run_ids = [r for r, j in self._journals().items() if j.size > self.acked(r)]
+            run_ids = self._unacknowledged()
             if run_ids:
                 self._ship_runs(run_ids)
 
-    def _ship_runs(self, run_ids: list[str]) -> bool:
+    def _unacknowledged(self) -> list[str]:
+        """This process's runs whose journal file extends past the acknowledged offset.
+
+        The file's size, not the in-memory count, so that records a worker
+        process appended to one of our runs (``attach_run``) are shipped too.
+        """
+        return [
+            run_id
+            for run_id, journal in self._journals().items()
+            if _file_size(journal.path) > self.acked(run_id)
+        ]
+
+    def _ship_runs(self, run_ids: list[str]) -> int | None:
+        """Ship the runs in turn; the number of records sent, or None after a failure."""
+        sent = 0
         for run_id in run_ids:
             try:
-                self.ship_run(run_id)
+                sent += self.ship_run(run_id)
             except Exception as exc:
                 self._note_failure(exc)
-                return False
+                return None
         self._failures = 0
         self._retry_at = 0.0
         self.last_error = None
-        return True
+        return sent
 
     def _note_failure(self, exc: BaseException) -> None:
         self.last_error = exc
@@ -188,18 +204,20 @@ class Shipper:
         """
         deadline = time.monotonic() + timeout
         while True:
-            run_ids = [r for r, j in self._journals().items() if j.size > self.acked(r)]
+            run_ids = self._unacknowledged()
             if not run_ids:
                 return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            if self._ship_bounded(run_ids, remaining):
-                continue
-            time.sleep(min(max(0.0, deadline - time.monotonic()), 0.2 * random.uniform(1, 2)))
+            sent = self._ship_bounded(run_ids, remaining)
+            if sent == 0:
+                return True  # only an incomplete last line is left: nothing to send
+            if sent is None:
+                time.sleep(min(max(0.0, deadline - time.monotonic()), 0.2 * random.uniform(1, 2)))
 
-    def _ship_bounded(self, run_ids: list[str], timeout: float) -> bool:
-        outcome: list[bool] = []
+    def _ship_bounded(self, run_ids: list[str], timeout: float) -> int | None:
+        outcome: list[int | None] = []
         worker = threading.Thread(
             target=lambda: outcome.append(self._ship_runs(run_ids)),
             name="autolog-flush",
@@ -207,7 +225,7 @@ class Shipper:
         )
         worker.start()
         worker.join(timeout)
-        return bool(outcome and outcome[0])
+        return outcome[0] if outcome else None
 
     def pending_records(self, run_id: str) -> int:
         """How many complete records of ``run_id`` the backend has not acknowledged."""
@@ -218,10 +236,11 @@ class Shipper:
         """Runs of this process with records the backend has not acknowledged."""
         result = []
         for run_id, journal in self._journals().items():
-            acked = self.acked(run_id)
-            if journal.size > acked:
+            acked, size = self.acked(run_id), _file_size(journal.path)
+            if size > acked:
                 records = len(read_journal(journal.path, acked, warn=False).records)
-                result.append(Pending(run_id, records, journal.size - acked))
+                if records:
+                    result.append(Pending(run_id, records, size - acked))
         return result
 
     def unsent_message(self) -> str:
@@ -241,3 +260,10 @@ class Shipper:
             f"{self.store.root}; send them with: autolog sync --dir {self.store.root} "
             f"--backend {strip_credentials(self.backend.uri)}"
         )
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0

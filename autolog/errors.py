@@ -35,6 +35,10 @@ class BackendError(AutologError):
     """A backend failed to store or return records (network, permissions, remote errors)."""
 
 
+class ModelNotSavedError(AutologError):
+    """No installed plugin could save this model (not picklable, no flavor for its type)."""
+
+
 class ModelIntegrityError(AutologError):
     """A model's files do not match the sha256 recorded in its manifest; it is not loaded."""
 

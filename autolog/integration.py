@@ -9,6 +9,8 @@ unpatches every one of them.
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import warnings
 from collections.abc import Callable
 from types import ModuleType
@@ -29,8 +31,11 @@ __all__ = [
     "is_metric_value",
     "report_failure",
     "safe_patch",
+    "scalars",
     "start_fit_run",
     "status_for",
+    "steps_option",
+    "unwrap",
 ]
 
 
@@ -51,6 +56,14 @@ class Integration:
 
     def __init__(self) -> None:
         self.config: Config | None = None
+
+    @classmethod
+    def check_options(cls, config: Config) -> None:
+        """Raise ConfigurationError for a bad value of one of ``options``.
+
+        Called by ``autolog()`` before anything is patched, so that a typo is
+        the user's error at the line they wrote, not a warning at import time.
+        """
 
     def patch(self, config: Config) -> None:
         raise NotImplementedError
@@ -124,6 +137,8 @@ def enable(config: Config) -> list[str]:
             f"available: {', '.join(sorted(classes))}"
         )
     for name in names:
+        classes[name].check_options(config)
+    for name in names:
         cls = classes[name]
         callback = _patch_when_imported(cls, config)
         _waiting[name] = (cls.module, callback)
@@ -187,3 +202,55 @@ def disable_all() -> None:
 def active_versions() -> dict[str, str]:
     """Versions of the frameworks currently patched, for the provenance tags."""
     return dict(_versions)
+
+
+# -- helpers for integrations ------------------------------------------------
+
+
+def scalars(metrics: Any, prefix: str = "") -> dict[str, float]:
+    """The scalar values of ``metrics`` (tensors, numbers) as floats; others are skipped.
+
+    Frameworks hand over dicts mixing loss tensors, Python numbers and the odd
+    string or multi-element tensor; only what is one number is a metric.
+    """
+    values = {}
+    for key, value in metrics.items():
+        try:
+            values[prefix + key] = value.item() if hasattr(value, "item") else float(value)
+        except (TypeError, ValueError, RuntimeError):
+            continue
+    return values
+
+
+def steps_option(config: Config) -> int | None:
+    """The ``log_every_n_steps`` option: None (off) or a positive number of steps."""
+    value = config.option("log_every_n_steps")
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(
+            f"log_every_n_steps must be a positive whole number of steps, got {value!r}; "
+            "leave it out to log per-epoch metrics only"
+        )
+    return value
+
+
+def unwrap(target: Any, path: str) -> None:
+    """Undo ``wrapt.wrap_function_wrapper(target, path, ...)`` exactly.
+
+    A method wrapped on a class that inherited it is deleted again rather than
+    left behind as a copy of the base class's function.
+    """
+    import wrapt
+
+    owner_path, _, name = path.rpartition(".")
+    owner = functools.reduce(getattr, owner_path.split("."), target) if owner_path else target
+    wrapper = vars(owner).get(name) if isinstance(owner, type) else getattr(owner, name, None)
+    if not isinstance(wrapper, wrapt.FunctionWrapper):
+        return
+    original = wrapper.__wrapped__
+    delattr(owner, name)
+    if inspect.getattr_static(owner, name, None) is not original:
+        setattr(owner, name, original)

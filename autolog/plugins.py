@@ -50,10 +50,11 @@ def load_plugins() -> pluggy.PluginManager:
         for name in DEFAULT_PLUGINS:
             try:
                 module = importlib.import_module(name)
-            except ModuleNotFoundError as exc:
-                if exc.name == name:
-                    continue  # an optional built-in that is not part of this build
-                raise
+            except Exception as exc:
+                from ._patch import report_failure
+
+                report_failure(f"built-in plugin {name}", exc)
+                continue
             if not pm.is_registered(module):
                 pm.register(module, name=name)
         _load_entry_points()

@@ -224,6 +224,10 @@ class Run:
             raise InvalidInputError(f"run status {status!r} is not one of FINISHED, FAILED, KILLED")
         self._session.end_run(self, status)
 
+    def detach(self) -> None:
+        """Stop writing through this handle without ending the run (see ``attach_run``)."""
+        self._journal.close()
+
     def __enter__(self) -> Run:
         return self
 
