@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -87,6 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("autolog: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `autolog runs ls | head`: the reader has all it wants
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (Python flushes it at exit)
+        return 0
     return EXIT_USAGE
 
 

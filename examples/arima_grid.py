@@ -16,6 +16,8 @@ Runs go to ./autolog-runs (the default local store); look at them with
 from __future__ import annotations
 
 import itertools
+import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -70,7 +72,10 @@ def main() -> None:
     print("\nForecast from the best run's saved model (thousands of passengers):")
     for month, value in forecast.items():
         print(f"  {month:%Y-%m}  {value:6.1f}")
-    print(f"\nLook at the runs with:\n  autolog runs ls\n  autolog runs show {best.id}")
+    cli = Path(sys.executable).with_name("autolog")
+    command = os.path.relpath(cli) if cli.exists() else "autolog"
+    print(f"\nRecorded in ./autolog-runs. Look at the runs with:\n  {command} runs ls")
+    print(f"  {command} runs show {best.id}")
 
 
 if __name__ == "__main__":

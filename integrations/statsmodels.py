@@ -80,13 +80,14 @@ class StatsmodelsIntegration(Integration):
         config = self.config
         assert config is not None
         cls = type(model)
+        spec = specification(model)
         run = start_fit_run(
             "statsmodels",
-            cls.__name__,
+            run_name(cls.__name__, spec),
             {"model_class": cls.__qualname__, "model_module": cls.__module__},
         )
         try:
-            run.log_params({**specification(model), **_fit_arguments(original, args, kwargs)})
+            run.log_params({**spec, **_fit_arguments(original, args, kwargs)})
             try:
                 results = yield
             except BaseException as exc:
@@ -100,6 +101,17 @@ class StatsmodelsIntegration(Integration):
                 log_model_if_picklable(run, results)
         finally:
             run.end()
+
+
+def run_name(class_name: str, spec: dict[str, Any]) -> str:
+    """``SARIMAX(0,1,1)x(1,1,1,12)``: a grid's runs tell apart at a glance in ``runs ls``."""
+    order, seasonal = spec.get("order"), spec.get("seasonal_order")
+    orders = [order] if isinstance(order, list) else []
+    if isinstance(seasonal, list) and any(seasonal):  # (0, 0, 0, 0) means "not seasonal"
+        orders.append(seasonal)
+    if not orders:
+        return class_name
+    return class_name + "x".join("(" + ",".join(map(str, o)) + ")" for o in orders)
 
 
 def specification(model: Any) -> dict[str, Any]:

@@ -123,3 +123,27 @@ class TestErrors:
         (tmp_path / "pyproject.toml").write_text("[tool.autolog\n")
         with pytest.raises(ConfigurationError, match="cannot read autolog settings"):
             resolve({})
+
+
+class TestIntegrationOptions:
+    @pytest.mark.parametrize(
+        "option, value, message",
+        [
+            ("log_every_n_steps", 0, "log_every_n_steps must be a positive whole number"),
+            ("max_tuning_runs", -1, "max_tuning_runs must be a whole number >= 0"),
+        ],
+    )
+    def test_bad_integration_option_is_refused_at_autolog_time(
+        self, option: str, value: int, message: str
+    ) -> None:
+        """A bad integration option raises at autolog(), before any framework is imported."""
+        import sys
+
+        with pytest.raises(ConfigurationError, match=message):
+            autolog.autolog(**{option: value})
+        assert "lightning" not in sys.modules or option != "log_every_n_steps"
+
+    def test_none_is_a_value_for_integration_options(self) -> None:
+        """max_tuning_runs=None (all candidates) is kept, not taken as 'not given'."""
+        autolog.autolog(max_tuning_runs=None)
+        assert session.config.option("max_tuning_runs", 5) is None

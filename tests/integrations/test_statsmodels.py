@@ -106,7 +106,7 @@ class TestRunPerFit:
         """ARIMA.fit runs SARIMAX's fit inside; that is one run with ARIMA's specification."""
         results = ARIMA(monthly_series(), order=(1, 1, 1), trend="t").fit()
         run = only_run()
-        assert run.name == "ARIMA"
+        assert run.name == "ARIMA(1,1,1)"  # no seasonal part: (0, 0, 0, 0) is left out
         assert run.params["order"] == "[1, 1, 1]" and run.params["trend"] == "t"
         assert run.params["seasonal_order"] == "[0, 0, 0, 0]"
         assert run.metrics["aic"] == pytest.approx(results.aic)
@@ -239,4 +239,6 @@ class TestDemo:
         assert "autolog runs show" in done.stdout
         assert done.stderr == ""  # no warning leaks into the tutorial's output
         runs = autolog.search_runs(backend=str(tmp_path / "autolog-runs"))
-        assert len(runs) == 33 and {run.name for run in runs} == {"arima-grid", "SARIMAX"}
+        names = {run.name for run in runs}
+        assert len(runs) == 33 and "arima-grid" in names and "SARIMAX(1,1,1)x(1,1,1,12)" in names
+        assert len(names) == 33  # each child is named by its orders
