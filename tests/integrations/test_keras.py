@@ -16,6 +16,8 @@ import torch
 
 import autolog
 
+from .recorded import only_run, steps
+
 torch.set_num_threads(1)
 
 RNG = np.random.default_rng(0)
@@ -61,16 +63,6 @@ class RaiseAt(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
         if epoch == self.epoch:
             raise self.error
-
-
-def only_run() -> autolog.RunRecord:
-    runs = autolog.search_runs()
-    assert len(runs) == 1, runs
-    return runs[0]
-
-
-def steps(run_id: str, key: str) -> list[int]:
-    return [point.step for point in autolog.get_metric_history(run_id, key)]
 
 
 class TestFitRun:

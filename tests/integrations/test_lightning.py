@@ -15,6 +15,7 @@ import wrapt
 import autolog
 
 from .lightning_models import PLRegressor, Regressor, TwoOptimizers, loaders
+from .recorded import only_run, steps, values
 
 torch.set_num_threads(1)
 
@@ -31,20 +32,6 @@ def make_trainer(namespace: Any = lp, **settings: Any) -> Any:
         **settings,
     }
     return namespace.Trainer(**options)
-
-
-def only_run() -> autolog.RunRecord:
-    runs = autolog.search_runs()
-    assert len(runs) == 1, runs
-    return runs[0]
-
-
-def steps(run_id: str, key: str) -> list[int]:
-    return [point.step for point in autolog.get_metric_history(run_id, key)]
-
-
-def values(run_id: str, key: str) -> list[float]:
-    return [point.value for point in autolog.get_metric_history(run_id, key)]
 
 
 def fit(model: Any = None, trainer: Any = None, **settings: Any) -> tuple[Any, Any]:

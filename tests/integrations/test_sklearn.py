@@ -35,6 +35,8 @@ import autolog
 from autolog.errors import AutologWarning, ConfigurationError, ModelIntegrityError
 from autolog.integrations.sklearn import training_metrics
 
+from .recorded import only_run
+
 ORIGINAL_LOGISTIC_FIT = LogisticRegression.__dict__["fit"]
 
 
@@ -53,12 +55,6 @@ def regression_data(n: int = 100) -> tuple[np.ndarray, np.ndarray]:
 
 def runs(**kwargs) -> list[autolog.RunRecord]:
     return autolog.search_runs(**kwargs)
-
-
-def only_run() -> autolog.RunRecord:
-    recorded = runs()
-    assert len(recorded) == 1, [r.name for r in recorded]
-    return recorded[0]
 
 
 def children_of(parent_id: str) -> list[autolog.RunRecord]:

@@ -23,6 +23,8 @@ from statsmodels.tsa.stattools import adfuller, grangercausalitytests
 import autolog
 from autolog.errors import AutologWarning
 
+from .recorded import only_run
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -47,12 +49,6 @@ def monthly_series(n: int = 72) -> pd.Series:
     t = np.arange(n)
     values = 100 + 0.8 * t + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(scale=2, size=n)
     return pd.Series(values, index=pd.date_range("2001-01", periods=n, freq="MS"), name="sales")
-
-
-def only_run() -> autolog.RunRecord:
-    runs = autolog.search_runs()
-    assert len(runs) == 1, [run.name for run in runs]
-    return runs[0]
 
 
 class OLSWithBrokenAic(sm.OLS):
