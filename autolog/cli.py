@@ -59,6 +59,22 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--dir", "-d", help="the local store holding the journals")
     sync.add_argument("--backend", "-b", action="append", help="send to this backend (repeatable)")
     sync.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    server = commands.add_parser(
+        "server",
+        help="run the tracking server (MLflow REST API); needs autolog-tracking[server]",
+        description="Serve the MLflow REST API over a durable SQL store. Each option falls back "
+        "to AUTOLOG_SERVER_HOST, _PORT, _STORE, _ARTIFACTS, _TOKEN, then the default.",
+    )
+    server.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    server.add_argument("--port", type=int, help="port; 0 picks a free one (default 5000)")
+    server.add_argument(
+        "--store", help="sqlite:///file.db or postgresql://user:pw@host/db (default sqlite)"
+    )
+    server.add_argument("--artifacts", help="artifact folder (default ./autolog-artifacts)")
+    server.add_argument(
+        "--token", help="require 'Authorization: Bearer TOKEN' (prefer AUTOLOG_SERVER_TOKEN)"
+    )
     return parser
 
 
@@ -82,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return runs_show(args, sys.stdout)
         if args.command == "sync":
             return sync(args, sys.stderr)
+        if args.command == "server":
+            from .server import main as run_server
+
+            return run_server(args)
     except AutologError as exc:
         print(f"autolog: error: {exc}", file=sys.stderr)
         return 1

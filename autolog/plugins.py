@@ -28,6 +28,7 @@ DEFAULT_PLUGINS = (
     "autolog._models",
     "autolog.backends.local",
     "autolog.backends.faulty",
+    "autolog.backends.http",
     "autolog.integrations.sklearn",
     "autolog.integrations.statsmodels",
     "autolog.integrations.lightning",

@@ -1,0 +1,111 @@
+"""A throwaway PostgreSQL cluster for the tests: initdb, pg_ctl on a free port, then gone.
+
+The server binaries come from Debian's ``postgresql`` package
+(``/usr/lib/postgresql/<version>/bin``). PostgreSQL refuses to run as root, so
+when the tests run as root the cluster belongs to the ``postgres`` user and
+every command runs through ``runuser``. Connections are over TCP on 127.0.0.1
+with ``trust`` authentication: nothing but this machine can reach it, and it is
+deleted at the end.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+
+def postgres_bin() -> Path:
+    """The newest installed PostgreSQL's bin folder; fails with the package to install."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version)
+    if not found:
+        raise RuntimeError(
+            "PostgreSQL is not installed: apt-get install -y postgresql (the tests start their own)"
+        )
+    return Path(found[-1]).parent
+
+
+def _version(path: str) -> float:
+    try:
+        return float(Path(path).parts[-3])
+    except ValueError:
+        return 0.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PostgresCluster:
+    """One cluster in a temporary folder; :meth:`create_database` gives each test its own."""
+
+    def __init__(self) -> None:
+        self.bin = postgres_bin()
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="autolog-pg-"))
+        self.data = self.root / "data"
+        self.user = "postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+
+    def _run(self, *command: str) -> subprocess.CompletedProcess:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        return subprocess.run(
+            [*prefix, *command], check=True, capture_output=True, text=True, timeout=120
+        )
+
+    def start(self) -> PostgresCluster:
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+        self._run(
+            str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
+            "--no-sync", "-E", "UTF8",
+        )  # fmt: skip
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
+            "-c max_connections=200 -c fsync=on"
+        )
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options,
+            "-l", str(self.root / "server.log"), "-w", "-t", "60", "start",
+        )  # fmt: skip
+        return self
+
+    def stop(self, mode: str = "fast") -> None:
+        if (self.data / "postmaster.pid").exists():
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def restart(self) -> None:
+        self.stop()
+        self.start_again()
+
+    def start_again(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root}"
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options,
+            "-l", str(self.root / "server.log"), "-w", "-t", "60", "start",
+        )  # fmt: skip
+
+    def remove(self) -> None:
+        try:
+            self.stop("immediate")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self) -> str:
+        """A new empty database; returns its URL."""
+        import psycopg
+
+        name = f"autolog_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
