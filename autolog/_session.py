@@ -26,6 +26,7 @@ from .backend import Backend
 
 if TYPE_CHECKING:
     from ._shipper import Shipper
+from ._patch import report_failure
 from .errors import AutologWarning, ConfigurationError
 from .run import Run, now_ms
 
@@ -41,6 +42,7 @@ class Session:
         self.shippers: list[Shipper] = []  # one per remote backend
         self.stack: list[Run] = []
         self.journals: dict[str, Journal] = {}
+        self._named_readers: dict[str, Backend] = {}
         self._exit_registered = False
 
     # -- configuration -----------------------------------------------------
@@ -51,6 +53,7 @@ class Session:
 
         with self._lock:
             self._stop_shippers(timeout=0)
+            self._close_readers()
             self.config = config
             if config.disable:
                 self.store, self.readers, self.shippers = None, [], []
@@ -80,10 +83,14 @@ class Session:
         """The backend to read from: ``backend`` if given, else the first configured one."""
         config = self.ensure_configured()
         if backend is not None:
-            from .plugins import load_plugins
+            # One per URI for the process: an HTTP backend keeps its connections
+            # and its run-id lookups from one call to the next.
+            if backend not in self._named_readers:
+                from .plugins import load_plugins
 
-            load_plugins()
-            return backend_for(backend, config)
+                load_plugins()
+                self._named_readers[backend] = backend_for(backend, config)
+            return self._named_readers[backend]
         if not self.readers:
             return backend_for(config.backends[0], config)
         return self.readers[0]
@@ -237,6 +244,14 @@ class Session:
                     print(message, file=sys.stderr)
         self._stop_shippers(timeout=0)
 
+    def _close_readers(self) -> None:
+        for reader in [*self.readers, *self._named_readers.values()]:
+            try:
+                reader.close()
+            except Exception as exc:
+                report_failure(f"closing {reader!r}", exc)
+        self.readers, self._named_readers = [], {}
+
     def _stop_shippers(self, timeout: float) -> None:
         for shipper in self.shippers:
             shipper.stop(timeout)
@@ -246,9 +261,8 @@ class Session:
         while self.stack:
             self.stack[-1].end(FINISHED)
         self._stop_shippers(timeout=1)
-        for reader in self.readers:
-            reader.close()
-        self.config, self.store, self.readers, self.shippers = None, None, [], []
+        self._close_readers()
+        self.config, self.store, self.shippers = None, None, []
         self.journals = {}
 
     def reset_after_fork(self) -> None:

@@ -70,6 +70,10 @@ class Shipper:
         self._failures = 0
         self._retry_at = 0.0
         self._warned = False
+        #: Runs the backend refused for good (a 4xx), by id, with the reason.
+        self.rejected: dict[str, BaseException] = {}
+        #: Set when the backend refuses everything (bad credentials): shipping stops.
+        self.refused: BaseException | None = None
 
     # -- background thread -------------------------------------------------
 
@@ -92,7 +96,7 @@ class Shipper:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
+        while not self._stop.is_set() and self.refused is None:
             self._wake.wait(POLL_INTERVAL)
             self._wake.clear()
             if time.monotonic() < self._retry_at:
@@ -110,16 +114,25 @@ class Shipper:
         return [
             run_id
             for run_id, journal in self._journals().items()
-            if _file_size(journal.path) > self.acked(run_id)
+            if run_id not in self.rejected and _file_size(journal.path) > self.acked(run_id)
         ]
 
     def _ship_runs(self, run_ids: list[str]) -> int | None:
-        """Ship the runs in turn; the number of records sent, or None after a failure."""
+        """Ship the runs in turn; the number of records sent, or None after a failure.
+
+        A run the backend refuses for good is set aside and the others go on;
+        any other failure (the backend is down) stops the round for a retry.
+        """
         sent = 0
         for run_id in run_ids:
             try:
                 sent += self.ship_run(run_id)
             except Exception as exc:
+                if getattr(exc, "permanent", False):
+                    self._note_refusal(run_id, exc)
+                    if self.refused is not None:
+                        return None
+                    continue
                 self._note_failure(exc)
                 return None
         self._failures = 0
@@ -127,12 +140,37 @@ class Shipper:
         self.last_error = None
         return sent
 
+    def _note_refusal(self, run_id: str, exc: BaseException) -> None:
+        import warnings
+
+        uri = strip_credentials(self.backend.uri)
+        reason = strip_credentials(str(exc))
+        if getattr(exc, "refuses_everything", False):
+            self.refused = self.last_error = exc
+            if getattr(exc, "reported", False):
+                return
+            warnings.warn(
+                f"autolog: {uri} refuses our records ({reason}); check the credentials. "
+                f"Nothing more is sent to it from this process; records stay in "
+                f"{self.store.root}, send them later with: autolog sync",
+                AutologWarning,
+                stacklevel=2,
+            )
+            return
+        self.rejected[run_id] = exc
+        warnings.warn(
+            f"autolog: {uri} refused records of run {run_id} ({reason}); that run is set "
+            f"aside, the others go on. It stays whole in {self.store.root}.",
+            AutologWarning,
+            stacklevel=2,
+        )
+
     def _note_failure(self, exc: BaseException) -> None:
         self.last_error = exc
         self._failures += 1
         delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (self._failures - 1))
         self._retry_at = time.monotonic() + delay * random.uniform(0.5, 1.0)
-        if not self._warned:
+        if not self._warned and not getattr(exc, "reported", False):
             self._warned = True
             import warnings
 
@@ -177,6 +215,7 @@ class Shipper:
                             end,
                             raw,
                             self.store.artifacts_dir(run_id),
+                            self.store.journal_path(run_id),
                         )
                     )
                     self._acked[run_id] = end
@@ -203,18 +242,19 @@ class Shipper:
         own worker so a backend that hangs cannot hold the caller past ``timeout``.
         """
         deadline = time.monotonic() + timeout
-        while True:
+        while self.refused is None:
             run_ids = self._unacknowledged()
             if not run_ids:
-                return True
+                return not self.rejected
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
             sent = self._ship_bounded(run_ids, remaining)
-            if sent == 0:
-                return True  # only an incomplete last line is left: nothing to send
+            if sent == 0:  # only incomplete last lines, or refused runs, are left
+                return not self.rejected
             if sent is None:
                 time.sleep(min(max(0.0, deadline - time.monotonic()), 0.2 * random.uniform(1, 2)))
+        return False
 
     def _ship_bounded(self, run_ids: list[str], timeout: float) -> int | None:
         outcome: list[int | None] = []
@@ -237,6 +277,7 @@ class Shipper:
         result = []
         for run_id, journal in self._journals().items():
             acked, size = self.acked(run_id), _file_size(journal.path)
+            # Rejected runs count too: they are unsent, and `autolog sync` retries them.
             if size > acked:
                 records = len(read_journal(journal.path, acked, warn=False).records)
                 if records:
@@ -250,6 +291,8 @@ class Shipper:
             return ""
         records = sum(p.records for p in pending)
         reason = ""
+        if self.rejected:
+            reason = f" ({len(self.rejected)} run(s) refused by the backend)"
         if self.last_error is not None:
             reason = (
                 f" ({type(self.last_error).__name__}: {strip_credentials(str(self.last_error))})"

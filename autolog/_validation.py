@@ -25,7 +25,11 @@ _SECRET_KEY = re.compile(
     r"|private[_-]?key|credential|connection[_-]?string|(^|[^a-z])sas([^a-z]|$)",
     re.IGNORECASE,
 )
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@")
+# `user[:password]@` after a scheme; not in Azure's wasbs://container@account URIs,
+# where the part before @ is a container name, not a credential.
+_URL_CREDENTIALS = re.compile(
+    r"(?P<scheme>(?<![A-Za-z0-9+.-])(?!(?:wasbs?|abfss?)://)[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@"
+)
 _SECRET_QUERY = re.compile(
     r"(?P<name>(?<![A-Za-z0-9_])(?:sig|password|token|secret|key|access_token|api_key)=)[^&\s]+",
     re.IGNORECASE,

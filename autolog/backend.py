@@ -5,6 +5,11 @@ local store is the journal itself; every other backend is a replica that the
 shipper feeds with :class:`Batch` es read from the journal. A plugin adds a
 backend by implementing the ``autolog_backend(uri, config)`` hook and
 returning an instance of a subclass.
+
+``ship`` also runs from the exit handler, while the interpreter shuts down,
+when a first import of some modules fails (``concurrent.futures.thread``
+cannot register its own exit hook any more): import what shipping needs when
+the backend is created, not lazily inside ``ship``.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ class Batch:
     end: int
     raw: bytes
     artifacts_dir: Path
+    #: The whole journal, for a backend that must refill a replica from the start.
+    journal_path: Path | None = None
 
 
 class Backend:

@@ -245,28 +245,50 @@ def sync(args: argparse.Namespace, err: TextIO) -> int:
             file=err,
         )
         return 0
-    failed = False
+    delivered = True
     for backend in remotes:
-        shipper = Shipper(backend, store)
-        work = {run_id: shipper.pending_records(run_id) for run_id in store.run_ids()}
-        work = {run_id: count for run_id, count in work.items() if count}
-        total = sum(work.values())
-        bar = ProgressBar(f"sync to {backend.uri}", total, err, enabled=not args.quiet)
-        for run_id in work:
-            try:
-                shipper.ship_run(run_id, progress=bar.advance)
-            except Exception as exc:
-                failed = True
-                bar.finish()
-                print(f"autolog: run {run_id}: {type(exc).__name__}: {exc}", file=err)
-                break
-        else:
+        try:
+            delivered = _sync_to(Shipper(backend, store), quiet=args.quiet, err=err) and delivered
+        finally:
+            backend.close()
+    return 0 if delivered else 1
+
+
+def _sync_to(shipper: Any, quiet: bool, err: TextIO) -> bool:
+    """Send every run's unacknowledged records to one backend; False if any were not.
+
+    A run the backend refuses for good is reported and the next one goes on; a
+    backend that cannot be reached, or refuses everything, ends the attempt.
+    """
+    from ._validation import strip_credentials
+
+    uri = strip_credentials(shipper.backend.uri)
+    work = {run_id: shipper.pending_records(run_id) for run_id in shipper.store.run_ids()}
+    work = {run_id: count for run_id, count in work.items() if count}
+    total = sum(work.values())
+    bar = ProgressBar(f"sync to {uri}", total, err, enabled=not quiet)
+    refused: list[str] = []
+    for run_id in work:
+        try:
+            shipper.ship_run(run_id, progress=bar.advance)
+        except Exception as exc:
             bar.finish()
-            print(
-                f"autolog: {total} record(s) of {len(work)} run(s) sent to {backend.uri}", file=err
-            )
-        backend.close()
-    return 1 if failed else 0
+            reason = strip_credentials(f"{type(exc).__name__}: {exc}")
+            print(f"autolog: run {run_id} not sent to {uri}: {reason}", file=err)
+            if not getattr(exc, "permanent", False) or getattr(exc, "refuses_everything", False):
+                print("autolog: stopped; run `autolog sync` again once it answers", file=err)
+                return False
+            refused.append(run_id)
+    bar.finish()
+    sent = len(work) - len(refused)
+    print(
+        f"autolog: {total - sum(work[r] for r in refused)} record(s) of {sent} run(s) sent "
+        f"to {uri}",
+        file=err,
+    )
+    if refused:
+        print(f"autolog: {len(refused)} run(s) refused by {uri}: {', '.join(refused)}", file=err)
+    return not refused
 
 
 class ProgressBar:

@@ -32,7 +32,20 @@ class RunNotFoundError(AutologError, LookupError):
 
 
 class BackendError(AutologError):
-    """A backend failed to store or return records (network, permissions, remote errors)."""
+    """A backend failed to store or return records (network, permissions, remote errors).
+
+    ``permanent`` tells the shipper whether sending the same batch again can
+    ever succeed: False (the default) for an unreachable or overloaded backend,
+    which is retried with backoff; True for a refusal (an HTTP 4xx), after which
+    the run is set aside and reported instead of retried forever. A refusal
+    with ``refuses_everything`` (bad credentials) stops shipping to that
+    backend for the rest of the process.
+    """
+
+    permanent = False
+    refuses_everything = False
+    #: True when the backend already warned the user about this problem itself.
+    reported = False
 
 
 class ModelNotSavedError(AutologError):

@@ -4,7 +4,10 @@
 ``faulty://slow?delay=0.2&target=PATH`` waits ``delay`` seconds per batch and
 then ships into the local store at PATH (so a test can check that everything
 arrived exactly once). ``faulty://flaky?every=3&target=PATH`` fails every
-third batch and ships the others. Use it in your own tests the same way.
+third batch and ships the others. ``faulty://reject?name=NAME&target=PATH``
+refuses runs named NAME for good (like an HTTP 400) and ships the others;
+``faulty://refuse`` refuses everything (like a wrong token). Use it in your
+own tests the same way.
 """
 
 from __future__ import annotations
@@ -16,9 +19,24 @@ from urllib.parse import parse_qs, urlparse
 
 from .._config import Config
 from ..backend import Backend, Batch
-from ..errors import BackendError
+from ..errors import BackendError, ConfigurationError
 from ..hookspecs import hookimpl
 from .local import LocalBackend
+
+MODES = ("raise", "hang", "slow", "flaky", "reject", "refuse")
+
+
+class Rejected(BackendError):
+    """A refusal of one run's records, as a server answering 400 would."""
+
+    permanent = True
+
+
+class Refused(BackendError):
+    """A refusal of everything, as a server answering 401 would."""
+
+    permanent = True
+    refuses_everything = True
 
 
 class FaultyBackend(Backend):
@@ -29,8 +47,11 @@ class FaultyBackend(Backend):
         query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
         self.uri = uri
         self.mode = parsed.netloc
-        if self.mode not in ("raise", "hang", "slow", "flaky"):
-            raise ValueError(f"faulty backend mode {self.mode!r}: use raise, hang, slow or flaky")
+        if self.mode not in MODES:
+            raise ConfigurationError(
+                f"faulty backend mode {self.mode!r}: use one of {', '.join(MODES)}"
+            )
+        self.reject_name = query.get("name")
         self.delay = float(query.get("delay", 0.2))
         self.every = int(query.get("every", 3))
         target = query.get("target")
@@ -38,8 +59,16 @@ class FaultyBackend(Backend):
         self.calls = 0
         self._hang = threading.Event()
 
-    def _misbehave(self) -> None:
+    def _misbehave(self, batch: Batch | None = None) -> None:
         self.calls += 1
+        if self.mode == "refuse":
+            raise Refused(f"{self.uri} refuses everything on purpose")
+        if (
+            self.mode == "reject"
+            and batch is not None
+            and batch.header.get("name") == (self.reject_name)
+        ):
+            raise Rejected(f"{self.uri} refuses run {batch.header.get('name')!r} on purpose")
         if self.mode == "raise":
             raise BackendError(f"{self.uri} fails on purpose (call {self.calls})")
         if self.mode == "hang":
@@ -50,7 +79,7 @@ class FaultyBackend(Backend):
             raise BackendError(f"{self.uri} fails on purpose (call {self.calls})")
 
     def ship(self, batch: Batch) -> None:
-        self._misbehave()
+        self._misbehave(batch)
         if self.target is not None:
             self.target.ship(batch)
 

@@ -137,11 +137,8 @@ class TestIntegrationOptions:
         self, option: str, value: int, message: str
     ) -> None:
         """A bad integration option raises at autolog(), before any framework is imported."""
-        import sys
-
         with pytest.raises(ConfigurationError, match=message):
             autolog.autolog(**{option: value})
-        assert "lightning" not in sys.modules or option != "log_every_n_steps"
 
     def test_none_is_a_value_for_integration_options(self) -> None:
         """max_tuning_runs=None (all candidates) is kept, not taken as 'not given'."""

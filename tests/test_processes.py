@@ -242,3 +242,61 @@ class TestExit:
         run_id = done.stdout.split()[0]
         autolog.autolog(backend=str(tmp_path / "autolog-runs"))
         assert autolog.get_run(run_id).status == status
+
+
+class TestRefusals:
+    def test_a_refused_run_is_set_aside_and_the_others_go_on(self, tmp_path: Path) -> None:
+        """A backend refusing one run for good: the others arrive, the exit says what is left."""
+        target = tmp_path / "target"
+        code = f"""
+            import autolog
+            autolog.autolog(backend=["./runs", "faulty://reject?name=bad&target={target}"],
+                            exit_timeout=5)
+            for name in ("good", "bad", "fine"):
+                with autolog.start_run(name=name) as run:
+                    run.log_metric("loss", 1.0)
+            print(autolog.flush(timeout=10))
+        """
+        done = run_script(code, tmp_path, env={"AUTOLOG_TESTING": "0"})
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "False"
+        assert "refused records of run" in done.stderr and "1 run(s) refused" in done.stderr
+        names = {run.name for run in autolog.search_runs(backend=str(target))}
+        assert names == {"good", "fine"}
+
+    def test_a_backend_refusing_everything_is_left_alone(self, tmp_path: Path) -> None:
+        """Bad credentials: one warning, no retry loop, the script ends promptly."""
+        code = """
+            import time, autolog
+            autolog.autolog(backend=["./runs", "faulty://refuse"], exit_timeout=30)
+            with autolog.start_run() as run:
+                run.log_metric("loss", 1.0)
+            start = time.monotonic()
+            print(autolog.flush(timeout=30), time.monotonic() - start < 5)
+        """
+        done = run_script(code, tmp_path, env={"AUTOLOG_TESTING": "0"})
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == ["False", "True"]
+        assert done.stderr.count("check the credentials") == 1
+
+    def test_sync_reports_refused_runs_and_exits_1(self, tmp_path: Path) -> None:
+        """autolog sync sends what it can, names the refused runs, and exits 1."""
+        with autolog.start_run(name="bad"), autolog.start_run(name="good"):
+            pass
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "autolog",
+                "sync",
+                "--backend",
+                f"faulty://reject?name=bad&target={tmp_path / 'target'}",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 1
+        assert "1 run(s) refused" in done.stderr and "1 run(s) sent" in done.stderr
+        assert [r.name for r in autolog.search_runs(backend=str(tmp_path / "target"))] == ["good"]
