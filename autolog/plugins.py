@@ -17,7 +17,7 @@ import warnings
 import pluggy
 
 from . import hookspecs
-from .errors import AutologWarning
+from .errors import AutologWarning, InvalidInputError
 
 pm = pluggy.PluginManager("autolog")
 pm.add_hookspecs(hookspecs)
@@ -28,6 +28,7 @@ DEFAULT_PLUGINS = (
     "autolog._models",
     "autolog.backends.local",
     "autolog.backends.faulty",
+    "autolog.backends.azure",
     "autolog.backends.http",
     "autolog.integrations.sklearn",
     "autolog.integrations.statsmodels",
@@ -123,6 +124,8 @@ def call_each(hook_name: str, *, first_result: bool = False, **kwargs):
     for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()):
         try:
             result = impl.function(*(kwargs[name] for name in impl.argnames))
+        except InvalidInputError:
+            raise  # the user's input was refused on purpose (a malformed URI): say so
         except Exception as exc:
             report_failure(f"plugin {impl.plugin_name!r} ({hook_name})", exc)
             continue
