@@ -17,8 +17,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("lightgbm")
-
 PLUGIN = Path(__file__).resolve().parents[2] / "examples" / "plugins" / "autolog-lightgbm"
 
 SCRIPT = textwrap.dedent(
