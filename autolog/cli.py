@@ -71,7 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--store", help="sqlite:///file.db or postgresql://user:pw@host/db (default sqlite)"
     )
-    server.add_argument("--artifacts", help="artifact folder (default ./autolog-artifacts)")
+    server.add_argument(
+        "--artifacts",
+        help="artifact folder, or wasbs://CONTAINER@ACCOUNT.blob.core.windows.net/PREFIX or "
+        "azure://CONTAINER/PREFIX (default ./autolog-artifacts)",
+    )
     server.add_argument(
         "--token", help="require 'Authorization: Bearer TOKEN' (prefer AUTOLOG_SERVER_TOKEN)"
     )

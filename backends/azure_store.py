@@ -8,6 +8,7 @@ SDK stays an optional extra.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -19,8 +20,6 @@ from .._validation import strip_credentials
 from ..errors import ConfigurationError
 
 if TYPE_CHECKING:
-    import logging
-
     from azure.storage.blob import ContainerClient
 
 CONNECTION_STRING = "AZURE_STORAGE_CONNECTION_STRING"

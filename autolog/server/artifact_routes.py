@@ -5,22 +5,25 @@ HTTP backend both work against it: a run's ``artifact_uri`` is
 ``mlflow-artifacts:/<experiment>/<run>/artifacts`` and clients resolve it to
 ``/api/2.0/mlflow-artifacts/artifacts/<experiment>/<run>/artifacts/<path>``.
 
-An upload streams to a temporary file beside its target and is renamed into
-place only once complete and fsynced, so a reader never sees half a file, a
-retried upload simply replaces it, and a server killed mid-upload leaves nothing
-behind under the real name.
+An upload streams into the store and appears under its name only once complete
+(a local file is written beside its target, fsynced and renamed into place; a
+blob's block list is committed), so a reader never sees half a file, a retried
+upload simply replaces it, and a server killed mid-upload leaves nothing behind
+under the real name. Every store call runs on a worker thread: a blob upload's
+write waits while earlier blocks are sent, and must not hold the event loop.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import anyio
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .artifacts import ArtifactStore, normalise_path
+from .artifacts import ArtifactStore, PendingWrite, normalise_path
 from .errors import invalid, not_found, too_large
 from .responses import error_response, json_response
 
@@ -43,15 +46,11 @@ def artifact_routes(store: ArtifactStore, max_bytes: int) -> list[Route]:
             try:
                 pending = await run_in_threadpool(store.begin_write, path)
                 try:
-                    size = 0
-                    async for chunk in request.stream():
-                        size += len(chunk)
-                        if size > max_bytes:
-                            raise too_large(max_bytes, "artifact")
-                        pending.write(chunk)
+                    await _write_body(request, pending, max_bytes)
                     await run_in_threadpool(pending.commit)
                 except BaseException:
-                    pending.abort()
+                    with anyio.CancelScope(shield=True):  # even when cancelled, clean up
+                        await run_in_threadpool(pending.abort)
                     raise
             except (IsADirectoryError, NotADirectoryError, FileExistsError):
                 raise invalid(
@@ -108,6 +107,21 @@ def artifact_routes(store: ArtifactStore, max_bytes: int) -> list[Route]:
         routes.append(Route(prefix + "/{path:path}", download, methods=["GET"]))
         routes.append(Route(prefix + "/{path:path}", delete, methods=["DELETE"]))
     return routes
+
+
+async def _write_body(request: Request, pending: PendingWrite, max_bytes: int) -> None:
+    """Stream the request body into ``pending``, about CHUNK bytes per write on a worker thread."""
+    size, piece = 0, bytearray()
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_large(max_bytes, "artifact")
+        piece += chunk
+        if len(piece) >= CHUNK:
+            await run_in_threadpool(pending.write, bytes(piece))
+            piece.clear()
+    if piece:
+        await run_in_threadpool(pending.write, bytes(piece))
 
 
 def _chunks(source) -> Iterator[bytes]:
