@@ -3,6 +3,7 @@
     autolog runs ls [--experiment NAME] [--filter EXPR] [--backend URI] [--limit N]
     autolog runs show RUN_ID [--backend URI]
     autolog sync [--dir FOLDER] [--backend URI ...]
+    autolog ui [STORE] [--host 127.0.0.1] [--port 5050]
 
 Every command takes its defaults from the same configuration as ``autolog()``
 (``AUTOLOG_*`` variables, ``[tool.autolog]``), and exits non-zero with one
@@ -79,6 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--token", help="require 'Authorization: Bearer TOKEN' (prefer AUTOLOG_SERVER_TOKEN)"
     )
+
+    ui = commands.add_parser(
+        "ui",
+        help="browse runs in a web UI, over a local store or blob container (read-only)",
+        description="Serve the web UI over a local store (default: the configured one, "
+        "./autolog-runs) or a blob URI, read-only, and print its URL. Needs "
+        "autolog-tracking[server]. `autolog server` serves the same UI at its own URL.",
+    )
+    ui.add_argument("store", nargs="?", metavar="STORE", help="folder, file: URI or blob URI")
+    ui.add_argument("--host", default="127.0.0.1", help="interface to listen on (127.0.0.1)")
+    ui.add_argument("--port", type=int, default=5050, help="port; 0 picks a free one (5050)")
     return parser
 
 
@@ -106,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .server import main as run_server
 
             return run_server(args)
+        if args.command == "ui":
+            from .ui import main as run_ui
+
+            return run_ui(args)
     except AutologError as exc:
         print(f"autolog: error: {exc}", file=sys.stderr)
         return 1

@@ -67,7 +67,8 @@ def serve(settings: Any) -> int:
     except Exception as exc:  # a bad URL, an unreachable database, a port in use
         print(f"autolog: error: {strip_credentials(str(exc))}", file=sys.stderr)
         return 1
-    app = create_app(settings, TrackingStore(db), artifacts)
+    store = TrackingStore(db)
+    app = create_app(settings, store, artifacts, extra_routes=web_ui(store, artifacts))
     url = server_url(settings.host, sock.getsockname()[1])
     auth = "token required" if settings.token else "no token: anyone who can connect can write"
     everywhere = " (all interfaces)" if settings.host in ("0.0.0.0", "::", "") else ""
@@ -92,6 +93,14 @@ def serve(settings: Any) -> int:
     return 0
 
 
+def web_ui(store: Any, artifacts: Any) -> list:
+    """The web UI's routes at ``/`` (see autolog.ui), reading the same store as the API."""
+    from ..ui.app import ui_routes
+    from ..ui.sql_reader import SqlReader
+
+    return ui_routes(SqlReader(store, artifacts))
+
+
 def _raise_stopped(signum: int, frame: Any) -> None:
     raise _Stopped
 
@@ -99,7 +108,10 @@ def _raise_stopped(signum: int, frame: Any) -> None:
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket; port 0 picks a free one (the printed URL says which)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP said explicitly: asyncio sets TCP_NODELAY only on accepted sockets whose
+    # proto is TCP, and without it every response after the first on a keep-alive
+    # connection waits ~40 ms (Nagle's algorithm against the client's delayed ACK).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

@@ -157,6 +157,7 @@ class TokenAuth:
         ):
             await self.app(scope, receive, send)
             return
+        api = scope["path"].startswith(("/api/", "/ajax-api/"))
         response = json_response(
             {
                 "error_code": "UNAUTHENTICATED",
@@ -164,7 +165,8 @@ class TokenAuth:
                 "(MLFLOW_TRACKING_TOKEN or AUTOLOG_TRACKING_TOKEN)",
             },
             401,
-            {"WWW-Authenticate": 'Bearer realm="autolog"'},
+            # Browsers prompt for Basic (any user name, the token as password) on the web UI.
+            {"WWW-Authenticate": 'Bearer realm="autolog"' if api else 'Basic realm="autolog"'},
         )
         await response(scope, receive, send)
 

@@ -1,0 +1,147 @@
+"""What the web UI reads, whatever the store: the reader interface and its data types.
+
+Two readers implement :class:`Reader`: :class:`~autolog.ui.sql_reader.SqlReader`
+over the tracking server's SQL store (``autolog server``), and
+:class:`~autolog.ui.journal_reader.JournalReader` over journals, in a local
+folder or a blob container (``autolog ui``). The JSON API in
+:mod:`autolog.ui.api` only talks to this interface, so both serve the same
+pages. Readers never write.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from .._records import RunRecord
+from .series import Series
+
+#: Tags that are bookkeeping of the HTTP backend or MLflow, not the user's labels.
+HIDDEN_TAGS = frozenset(
+    {"autolog.run_id", "autolog.parent_id", "autolog.model", "mlflow.runName", "mlflow.parentRunId"}
+)
+
+
+class NotFound(LookupError):
+    """The experiment, run, metric or artifact asked for does not exist (HTTP 404)."""
+
+
+class BadRequest(ValueError):
+    """The request cannot be answered as asked, e.g. a filter that does not parse (HTTP 400)."""
+
+
+@dataclass
+class ExperimentSummary:
+    """One line of the experiments page."""
+
+    name: str
+    runs: int = 0
+    running: int = 0
+    last_activity: int | None = None
+
+
+@dataclass
+class MetricSummary:
+    """A metric of one run: latest value, lowest and highest (NaN ignored), number of points."""
+
+    key: str
+    latest: float
+    min: float | None = None
+    max: float | None = None
+    count: int = 0
+    last_step: int | None = None
+
+    def include(self, value: float, step: int) -> None:
+        """Account for one more point; the caller decides what ``latest`` is."""
+        self.count += 1
+        self.last_step = step if self.last_step is None else max(self.last_step, step)
+        if math.isnan(value):
+            return
+        if self.min is None or value < self.min:
+            self.min = value
+        if self.max is None or value > self.max:
+            self.max = value
+
+
+@dataclass
+class Artifact:
+    """A file of a run, by its path inside the run's artifacts."""
+
+    path: str
+    size: int | None = None
+
+
+@dataclass
+class RunDetail:
+    """Everything the run page shows about one run."""
+
+    record: RunRecord
+    metrics: list[MetricSummary] = field(default_factory=list)
+    artifacts: list[Artifact] = field(default_factory=list)
+    parent: RunRecord | None = None
+    children: list[RunRecord] = field(default_factory=list)
+
+
+@dataclass
+class ArtifactFile:
+    """An artifact ready to send: a local ``path`` (sent with sendfile) or ``chunks``.
+
+    ``cleanup`` runs once the response is sent (a temporary download, an open file).
+    """
+
+    name: str
+    path: Path | None = None
+    chunks: Iterator[bytes] | None = None
+    size: int | None = None
+    cleanup: Callable[[], None] | None = None
+
+
+class Reader(Protocol):
+    """The read operations behind every page of the UI."""
+
+    #: Where the runs come from, shown in the page header (credentials stripped).
+    source: str
+    #: "server", "local" or "blob".
+    kind: str
+
+    def experiments(self) -> list[ExperimentSummary]:
+        """Every experiment with at least one run, and the server's empty ones."""
+        ...
+
+    def runs(self, experiment: str, filter_text: str | None) -> tuple[list[RunRecord], int]:
+        """Runs of ``experiment`` matching the filter (BadRequest if it does not parse),
+        with params and latest metrics, and how many runs the experiment has in all."""
+        ...
+
+    def run(self, run_id: str) -> RunDetail:
+        """One run with its metric summaries, artifacts, parent and children."""
+        ...
+
+    def metric(self, run_id: str, key: str) -> tuple[Series, str]:
+        """The points of metric ``key`` of the run, and the run's status (for live charts)."""
+        ...
+
+    def artifact(self, run_id: str, path: str) -> ArtifactFile:
+        """One artifact file of the run; NotFound for folders and missing files."""
+        ...
+
+
+def visible_tags(tags: dict[str, str]) -> dict[str, str]:
+    """The run's tags without the bookkeeping ones."""
+    return {key: value for key, value in tags.items() if key not in HIDDEN_TAGS}
+
+
+def parse_model_tag(text: str | None) -> dict[str, Any] | None:
+    """The model manifest the HTTP backend stores as a tag, or None."""
+    import json
+
+    if not text:
+        return None
+    try:
+        manifest = json.loads(text)
+    except ValueError:
+        return None
+    return manifest if isinstance(manifest, dict) else None
