@@ -87,6 +87,17 @@ class TestDamage:
             read = read_journal(path)
         assert len(read.records) == 2 and read.damaged_lines == [1]
 
+    def test_checksummed_line_that_is_not_a_record_is_dropped(self) -> None:
+        """A line with a valid checksum but no record in it is left out; its neighbours read."""
+        import zlib
+
+        body = b'{"not": "a record"}'
+        stranger = b"%08x %s\n" % (zlib.crc32(body), body)
+        first, last = encode(["m", "a", 1.0, 0, 1]), encode(["m", "a", 2.0, 1, 1])
+        read = parse_journal(first + stranger + last, warn=False)
+        assert [r[2] for r in read.records] == [1.0, 2.0]
+        assert read.ends == [len(first), len(first + stranger + last)]
+
     def test_garbage_never_raises(self) -> None:
         """Arbitrary bytes parse to whatever intact records they hold, never an exception."""
         import random
