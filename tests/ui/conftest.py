@@ -13,11 +13,10 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+from ui_browser import DESKTOP, Site
 from ui_processes import Service, make_fixture_store, run_autolog, start_server, start_ui
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,25 +32,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-DESKTOP = {"width": 1280, "height": 800}
-NARROW = {"width": 390, "height": 844}
-
-
-@dataclass
-class Site:
-    """A running UI: ``kind`` is "local" (autolog ui) or "server" (autolog server)."""
-
-    kind: str
-    url: str
-
-    def api(self, path: str, **params: str) -> httpx.Response:
-        return httpx.get(f"{self.url}/ui-api/{path}", params=params, timeout=30)
-
-    def run_id(self, name: str, experiment: str = "image-classifier") -> str:
-        """The id this site gives the fixture run called ``name``."""
-        body = self.api("runs", experiment=experiment, filter=f"attributes.run_name = '{name}'")
-        [run] = body.json()["runs"]
-        return run["id"]
 
 
 @pytest.fixture(scope="session")
@@ -161,11 +141,3 @@ def shoot() -> Callable[..., Path]:
         return path
 
     return save
-
-
-def open_page(tab, site: Site, fragment: str, rendered: str | None = None) -> None:
-    """Go to ``#fragment`` and wait until the page has drawn (body[data-rendered])."""
-    tab.goto(f"{site.url}/#{fragment}")
-    if rendered:
-        tab.wait_for_selector(f"body[data-rendered='{rendered}']")
-    tab.wait_for_selector(".page h1")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import NARROW, Site, open_page
+from ui_browser import NARROW, Site, open_page
 
 # Text colour and the backgrounds it is drawn on, as CSS custom properties of app.css.
 TEXT_ON = [

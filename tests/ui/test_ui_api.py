@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import Site
+from ui_browser import Site
 from ui_fixtures import CHILD_LRS, LONG_POINTS, SPIKE_STEP, SPIKE_VALUE, loss_curve
 
 

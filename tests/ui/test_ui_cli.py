@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 
 import httpx
-from conftest import DESKTOP, Site, open_page
+from ui_browser import DESKTOP, Site, open_page
 from ui_processes import Service, run_autolog, start_server
 
 REPO = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import Site, open_page
+from ui_browser import Site, open_page
 from ui_processes import start_ui
 
 import autolog

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import Site, open_page
+from ui_browser import Site, open_page
 from ui_fixtures import CHILD_LRS, LONG_POINTS, loss_curve
 
 TOP_LEVEL = {"sweep", "baseline", "diverged", "long-run", "interrupted"}
