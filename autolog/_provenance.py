@@ -12,7 +12,6 @@ import functools
 import getpass
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -87,6 +86,8 @@ def _user() -> str:
 
 
 def _git_tags(folder: Path) -> dict[str, str]:
+    import subprocess
+
     if not folder.is_dir():
         folder = Path.cwd()
     try:

@@ -9,8 +9,6 @@ unpatches every one of them.
 from __future__ import annotations
 
 import contextlib
-import functools
-import inspect
 import warnings
 from collections.abc import Callable
 from types import ModuleType
@@ -243,6 +241,9 @@ def unwrap(target: Any, path: str) -> None:
     A method wrapped on a class that inherited it is deleted again rather than
     left behind as a copy of the base class's function.
     """
+    import functools
+    import inspect
+
     import wrapt
 
     owner_path, _, name = path.rpartition(".")

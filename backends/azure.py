@@ -39,7 +39,6 @@ from .._journal import JOURNAL_NAME, parse_journal, read_journal
 from .._records import MetricPoint, RunRecord, RunReplay
 from ..backend import Backend, Batch
 from ..errors import AutologError, AutologWarning, BackendError, RunNotFoundError
-from ..hookspecs import hookimpl
 from .azure_store import (
     HOW_TO_AUTHENTICATE,
     BlobLocation,
@@ -57,7 +56,7 @@ if TYPE_CHECKING:
 
     from .azure_artifacts import ArtifactEntry, BlobArtifactStore
 
-__all__ = ["ArtifactEntry", "AzureBlobBackend", "BlobArtifactStore", "autolog_backend"]
+__all__ = ["ArtifactEntry", "AzureBlobBackend", "BlobArtifactStore", "open_blob_backend"]
 
 
 def __getattr__(name: str) -> Any:
@@ -438,9 +437,8 @@ def _sdk_installed() -> bool:
         return False
 
 
-@hookimpl
-def autolog_backend(uri: str, config: Config) -> Backend | None:
-    """An AzureBlobBackend for ``wasbs://`` and ``azure://`` URIs.
+def open_blob_backend(uri: str, config: Config) -> Backend | None:
+    """An AzureBlobBackend for ``wasbs://`` and ``azure://`` URIs (see backends/schemes.py).
 
     Without azure-storage-blob installed this returns None, and the core's
     error tells the user to ``pip install 'autolog-tracking[azure]'``. The

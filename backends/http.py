@@ -35,11 +35,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from .._config import Config
 from .._records import FINISHED, STATUSES, MetricPoint, RunRecord
 from ..backend import Backend, Batch
 from ..errors import AutologWarning, RunNotFoundError
-from ..hookspecs import hookimpl
 from ._mlflow_rest import RestClient, ServerRejectedError, ServerUnavailableError
 
 __all__ = ["HttpBackend", "ServerRejectedError", "ServerUnavailableError"]
@@ -406,10 +404,3 @@ def _model_tag(manifest: dict) -> str:
 
 def _end_time(end: dict) -> dict:
     return {"end_time": end["end_time"]} if end.get("end_time") else {}
-
-
-@hookimpl
-def autolog_backend(uri: str, config: Config) -> Backend | None:
-    if uri.startswith(("http://", "https://")):
-        return HttpBackend(uri)
-    return None
