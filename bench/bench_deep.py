@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import logging
 import os
 import statistics
 import sys
@@ -32,86 +31,25 @@ from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
-KERAS_EPOCHS = 50
-LIGHTNING_EPOCHS = 30
-SAMPLES, FEATURES, BATCH = 256, 8, 32  # 8 batches per epoch
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for workloads, under -P
+from workloads import KERAS_EPOCHS, LIGHTNING_EPOCHS, keras_fit, lightning_fit
 
 
 def measure_keras(repeats: int = 15, epochs: int = KERAS_EPOCHS) -> dict[str, Any]:
     """Added ms per epoch of a ``epochs``-epoch Keras fit of a small dense model."""
-    import keras
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(SAMPLES, FEATURES)).astype("float32")
-    y = x.sum(axis=1, keepdims=True)
-
-    def fit() -> None:
-        model = keras.Sequential(
-            [
-                keras.Input((FEATURES,)),
-                keras.layers.Dense(16, activation="relu"),
-                keras.layers.Dense(1),
-            ]
-        )
-        model.compile(optimizer="adam", loss="mse", metrics=["mae"])
-        model.fit(x, y, epochs=epochs, batch_size=BATCH, validation_split=0.25, verbose=0)
-
-    result = _measure("keras", fit, repeats, epochs)
+    result = _measure("keras", keras_fit(epochs), repeats, epochs)
     result["hook_us_per_epoch"] = _keras_hook_us()
     return result
 
 
 def measure_lightning(repeats: int = 15, epochs: int = LIGHTNING_EPOCHS) -> dict[str, Any]:
     """Added ms per epoch of a ``epochs``-epoch Lightning fit of a small dense model."""
-    import lightning.pytorch as lp
-    import torch
-    from torch.utils.data import DataLoader, TensorDataset
-
-    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)  # "GPU available: ..."
-    torch.manual_seed(0)
-    x = torch.randn(SAMPLES, FEATURES)
-    y = x.sum(dim=1, keepdim=True)
-    split = SAMPLES * 3 // 4
-    train = DataLoader(TensorDataset(x[:split], y[:split]), batch_size=BATCH)
-    val = DataLoader(TensorDataset(x[split:], y[split:]), batch_size=BATCH)
-
-    class Small(lp.LightningModule):
-        def __init__(self, lr: float = 1e-3) -> None:
-            super().__init__()
-            self.save_hyperparameters()
-            self.net = torch.nn.Sequential(
-                torch.nn.Linear(FEATURES, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1)
-            )
-
-        def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-            loss = torch.nn.functional.mse_loss(self.net(batch[0]), batch[1])
-            self.log("train_loss", loss, on_epoch=True)
-            return loss
-
-        def validation_step(self, batch: Any, batch_idx: int) -> None:
-            self.log("val_loss", torch.nn.functional.mse_loss(self.net(batch[0]), batch[1]))
-
-        def configure_optimizers(self) -> torch.optim.Optimizer:
-            return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
-
-    def fit() -> None:
-        trainer = lp.Trainer(
-            max_epochs=epochs,
-            accelerator="cpu",
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            enable_checkpointing=False,
-            logger=False,
-        )
-        trainer.fit(Small(), train, val)
-
-    result = _measure("lightning", fit, repeats, epochs)
+    result = _measure("lightning", lightning_fit(epochs), repeats, epochs)
     result["hook_us_per_epoch"] = _lightning_hook_us()
     return result
 
 
-def _measure(framework: str, fit: Callable[[], None], repeats: int, epochs: int) -> dict[str, Any]:
+def _measure(framework: str, fit: Callable[[], Any], repeats: int, epochs: int) -> dict[str, Any]:
     import autolog
 
     wall: dict[bool, list[float]] = {False: [], True: []}

@@ -196,7 +196,8 @@ def count_points(http: httpx.Client, run_id: str, key: str) -> int:
             return count
 
 
-def measure(make_server, folder: Path, args: argparse.Namespace) -> dict:
+def measure(make_server, folder: Path, args: argparse.Namespace, restart: bool = True) -> dict:
+    """One server's life on a fresh store: start, ingest, memory, and (``restart``) a restart."""
     server = make_server(folder)
     result: dict = {}
     try:
@@ -204,8 +205,9 @@ def measure(make_server, folder: Path, args: argparse.Namespace) -> dict:
         result["rss_idle_mib"] = round(server.rss_mib(), 1)
         result["ingest"] = ingest(server.url, args.points, args.clients, args.batch)
         result["rss_after_ingest_mib"] = round(server.rss_mib(), 1)
-        server.stop()
-        result["ready_restart_s"] = round(server.start(), 3)
+        if restart:
+            server.stop()
+            result["ready_restart_s"] = round(server.start(), 3)
     finally:
         server.stop()
     return result

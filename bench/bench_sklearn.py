@@ -16,11 +16,14 @@ Prints medians with the interquartile range, as a markdown table.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for workloads, under -P
 
 IMPORT_PROBE = """
 import sys, time
@@ -47,14 +50,12 @@ def measure_sklearn(repeats: int = 30) -> dict:
     the runs recorded, as a check that autolog really was on. Leaves autolog
     disabled.
     """
-    import numpy as np
     from sklearn.linear_model import LogisticRegression
+    from workloads import logistic_data
 
     import autolog
 
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(2000, 20))
-    y = (X @ rng.normal(size=20) + rng.normal(size=2000) > 0).astype(int)
+    X, y = logistic_data()
 
     def timed_fit() -> float:
         model = LogisticRegression(max_iter=200)

@@ -155,7 +155,7 @@ class ExperimentStore:
 
 def experiment_number(experiment_id: str, strict: bool = True) -> int | None:
     text = str(experiment_id).strip()
-    if text.isdigit() and len(text) < 10:
+    if text.isascii() and text.isdigit() and len(text) < 10:  # "¹".isdigit(), int("¹") fails
         return int(text)
     if strict:
         raise not_found(f"no experiment with id {experiment_id!r}")

@@ -18,7 +18,8 @@ _TYPES: dict[str, dict[str, Any]] = {
     "int64": {"type": "integer", "format": "int64"},
     "double": {"oneOf": [{"type": "number"}, {"enum": ["NaN", "Infinity", "-Infinity"]}]},
     "bool": {"type": "boolean"},
-    "string[]": {"type": "array", "items": {"type": "string"}},
+    # A single string is taken as a list of one (see fields.py).
+    "string[]": {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]},
     "view_type": {"type": "string", "enum": ["ACTIVE_ONLY", "DELETED_ONLY", "ALL"]},
 }
 
@@ -46,9 +47,12 @@ def field_schema(field: Field) -> dict[str, Any]:
 
 
 def fields_schema(fields: tuple[Field, ...]) -> dict[str, Any]:
+    # An optional field may be null: as in protobuf's JSON mapping, null means "not given".
     return _object(
-        {f.name: field_schema(f) for f in fields}, tuple(f.name for f in fields if f.required)
-    )
+        {f.name: field_schema(f) if f.required else {**field_schema(f), "nullable": True}
+         for f in fields},
+        tuple(f.name for f in fields if f.required),
+    )  # fmt: skip
 
 
 _INT = _TYPES["int64"]
