@@ -29,6 +29,23 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     session.reset()
 
 
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project built as a wheel, once per test session (pip wheel, no dependencies)."""
+    import subprocess
+    import sys
+
+    folder = tmp_path_factory.mktemp("wheel")
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(folder), repo],
+        check=True,
+        capture_output=True,
+    )
+    [built] = folder.glob("autolog_tracking-*.whl")
+    return built
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
     """A local store in the test's folder, configured as autolog's backend."""

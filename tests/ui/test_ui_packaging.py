@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -15,24 +13,8 @@ STATIC = REPO / "autolog" / "ui" / "static"
 
 class TestWheel:
     @pytest.mark.slow
-    def test_wheel_ships_every_static_file(self, tmp_path: Path) -> None:
+    def test_wheel_ships_every_static_file(self, wheel: Path) -> None:
         """Every file under autolog/ui/static is in the wheel: the installed UI needs no network."""
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "wheel",
-                "--no-deps",
-                "--quiet",
-                "-w",
-                str(tmp_path),
-                str(REPO),
-            ],
-            check=True,
-            capture_output=True,
-        )
-        [wheel] = tmp_path.glob("autolog_tracking-*.whl")
         names = set(zipfile.ZipFile(wheel).namelist())
         expected = {
             f"autolog/ui/static/{path.relative_to(STATIC).as_posix()}"
