@@ -287,8 +287,17 @@ class TestDistributed:
         assert autolog.search_runs() == []
 
     @pytest.mark.slow
-    def test_ddp_spawn_gives_one_run_written_by_rank_zero(self, store: Path) -> None:
+    def test_ddp_spawn_gives_one_run_written_by_rank_zero(
+        self, store: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """With ddp_spawn on 2 CPU processes there is one run with every epoch and the model."""
+        import socket
+
+        with socket.socket() as probe:  # the workers' rendezvous, on loopback, on a free port
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+        monkeypatch.setenv("MASTER_PORT", str(port))
         checkpoint = lp.callbacks.ModelCheckpoint(monitor="val_loss", dirpath="ckpt")
         trainer = make_trainer(
             max_epochs=2,
