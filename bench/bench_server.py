@@ -1,6 +1,6 @@
 """Benchmark ``autolog server`` against ``mlflow server``, measured in the same run.
 
-    python -P bench/bench_server.py [--points 200000] [--clients 4] [--batch 1000]
+    python -m bench.bench_server [--points 200000] [--clients 4] [--batch 1000]
 
 For each server, on a fresh SQLite store in a temporary folder:
 
@@ -112,8 +112,7 @@ def autolog_server(folder: Path) -> Server:
 
 
 def mlflow_server(folder: Path) -> Server:
-    sys.path.insert(0, str(REPO / "tests" / "server"))
-    from mlflow_env import mlflow_env
+    from tests.support.mlflow_env import mlflow_env
 
     port = free_port()
     command = [

@@ -8,8 +8,9 @@ import socket
 from pathlib import Path
 
 import httpx
-from ui_browser import DESKTOP, Site, open_page
-from ui_processes import Service, run_autolog, start_server
+
+from tests.support.ui_browser import DESKTOP, Site, open_page
+from tests.support.ui_processes import Service, run_autolog, start_server
 
 REPO = Path(__file__).resolve().parents[2]
 
