@@ -13,7 +13,7 @@ For each server, on a fresh SQLite store in a temporary folder:
 * resident memory of the server after ingest (its whole process tree).
 
 MLflow runs from ``.venv-mlflow`` (created on first use, see
-tests/server/mlflow_env.py) with its default settings. Results print as a table
+tests/support/mlflow_env.py) with its default settings. Results print as a table
 and are written to ``bench/results/server.json``. Target: autolog at least 5x
 MLflow's ingest throughput, ready in under 1.5 s, under 200 MiB resident.
 """

@@ -3,7 +3,7 @@
     python -m bench.run_all [--quick] [--rounds N] [--pairs N] [--points N]
 
 MLflow is installed into its own virtual environment, ``.venv-mlflow`` (the one
-the tests use, see tests/server/mlflow_env.py), if it is not there yet, with
+the tests use, see tests/support/mlflow_env.py), if it is not there yet, with
 the same versions of scikit-learn, statsmodels, Keras, torch and Lightning as
 ours. Then, with each tool's default settings (``autolog.autolog()`` recording
 into ``./autolog-runs``; ``mlflow.autolog()`` into MLflow's default

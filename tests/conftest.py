@@ -30,7 +30,7 @@ SERVICE_FIXTURES = {
     "browser", "page", "site", "local_ui", "tracking_server", "fixture_store", "wheel",
 }  # fmt: skip
 #: Folders whose every test drives real processes, whatever its fixtures.
-SERVICE_FOLDERS = ("reliability",)
+SERVICE_FOLDERS = ("backends", "reliability")  # backends/: the Azure tests, on Azurite
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -38,7 +38,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     tests = Path(__file__).resolve().parent
     for item in items:
         folder = item.path.resolve().relative_to(tests).parts[0]
-        if folder in SERVICE_FOLDERS or SERVICE_FIXTURES & set(item.fixturenames):
+        if (
+            folder in SERVICE_FOLDERS
+            or SERVICE_FIXTURES & set(item.fixturenames)
+            or _runs_on_postgresql(item)
+        ):
             item.add_marker(pytest.mark.service)
 
 
@@ -77,3 +81,9 @@ def store(tmp_path: Path) -> Path:
     path = tmp_path / "runs"
     autolog.autolog(backend=str(path))
     return path
+
+
+def _runs_on_postgresql(item: pytest.Item) -> bool:
+    """A test parametrized over the databases (its PostgreSQL case asks for the cluster late)."""
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "postgresql" in callspec.params.values()
