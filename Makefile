@@ -4,7 +4,8 @@
 # `make check` is the quick loop while editing: ruff, mypy and the tests that start no
 # external service (under two minutes). `make setup` alone creates the virtual environment;
 # `make tools` finds or installs Azurite, PostgreSQL and Chromium (tests/support/tools.py).
-# Set PYTHON to choose the interpreter.
+# Set PYTHON to choose the interpreter, ARGS to pass pytest options or test files
+# (make test ARGS=tests/backends).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -30,10 +31,10 @@ demo: setup
 	$(BIN)/python -P examples/arima_grid.py
 
 test: setup tools lint-check types
-	AUTOLOG_TESTING=1 $(BIN)/pytest
+	AUTOLOG_TESTING=1 $(BIN)/pytest $(ARGS)
 
 check: setup lint-check types
-	AUTOLOG_TESTING=1 $(BIN)/pytest -q -m "not service and not slow"
+	AUTOLOG_TESTING=1 $(BIN)/pytest -q -m "not service and not slow" $(ARGS)
 
 lint-check: setup
 	$(BIN)/ruff check .
