@@ -25,7 +25,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,14 +34,10 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.network import free_port
+
 REPO = Path(__file__).resolve().parents[1]
 API = "/api/2.0/mlflow/"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_ready(url: str, process: subprocess.Popen, timeout: float = 300.0) -> None:

@@ -12,7 +12,7 @@ from autolog._shipper import Shipper
 from autolog._store import LocalStore
 from autolog.backends.http import HttpBackend, ServerRejectedError, ServerUnavailableError
 from autolog.errors import RunNotFoundError
-from tests.support.postgres import free_port
+from tests.support.network import free_port
 from tests.support.restapi import Api
 
 

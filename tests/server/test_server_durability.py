@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import autolog
-from tests.support.postgres import free_port
+from tests.support.network import free_port
 from tests.support.processes import AutologServer, run_autolog_cli, run_script
 from tests.support.restapi import Api
 

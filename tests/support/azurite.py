@@ -8,7 +8,6 @@ backend is only tested against a real service.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 import urllib.error
@@ -16,6 +15,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from tests.support.network import free_port
 from tests.support.tools import azurite_command
 
 #: Azurite's well-known development account and key (public, in Azurite's documentation).
@@ -36,13 +36,6 @@ AZURE_VARIABLES = (
 )
 #: Limits DefaultAzureCredential to the environment, so no test probes a cloud metadata address.
 NO_IDENTITY_PROBES = {"AZURE_TOKEN_CREDENTIALS": "environmentcredential"}
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def unique_container() -> str:

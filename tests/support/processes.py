@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.postgres import free_port
+from tests.support.network import free_port
 
 READY_TIMEOUT = 20.0
 
