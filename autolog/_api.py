@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import integration as _integrations
+from . import _integrations
 from ._config import resolve
 from ._records import MetricPoint, RunRecord
 from ._session import session

@@ -292,6 +292,11 @@ class Run:
     # -- lifecycle ---------------------------------------------------------
 
     @property
+    def journal_path(self) -> Path | None:
+        """The run's journal file (None while autolog is disabled), for ``attach_run``."""
+        return getattr(self._journal, "path", None)
+
+    @property
     def ended(self) -> bool:
         return self.status != RUNNING
 
