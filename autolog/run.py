@@ -269,10 +269,14 @@ class Run:
         which ``autolog.load_model(run_id)`` verifies before loading.
         """
         from ._models import save_model
+        from ._patch import autologging_suppressed
 
         if self.artifacts_dir is None:
             return None
-        saved = save_model(model, self.artifacts_dir, name, self.config, manifest)
+        # The plugins' save hooks run unrecorded: a torch.save or a fit inside
+        # one is autolog's own doing, not the user's.
+        with autologging_suppressed():
+            saved = save_model(model, self.artifacts_dir, name, self.config, manifest)
         for file in saved["files"]:
             relative = f"{name}/{file}"
             self._journal.append(

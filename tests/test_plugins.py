@@ -259,6 +259,42 @@ class TestHooks:
         )
         assert "refused: no backend handles 'faulty://raise'" in done.stdout, done.stderr
 
+    def test_save_and_load_hooks_run_unrecorded(self, store: Path) -> None:
+        """A fit made inside a plugin's save or load hook is not recorded as a run."""
+        import numpy as np
+        from sklearn.linear_model import LinearRegression
+
+        X, y = np.arange(8.0).reshape(4, 2), np.arange(4.0)
+
+        class Boxed:
+            pass
+
+        class Plugin:
+            @autolog.hookimpl(tryfirst=True)
+            def autolog_save_model(self, model, path, config):
+                if not isinstance(model, Boxed):
+                    return None
+                LinearRegression().fit(X, y)  # a framework call of the plugin's own
+                (path / "box.txt").write_text("box")
+                return {"flavor": "box"}
+
+            @autolog.hookimpl(tryfirst=True)
+            def autolog_load_model(self, path, manifest):
+                if manifest["flavor"] != "box":
+                    return None
+                LinearRegression().fit(X, y)
+                return Boxed()
+
+        plugin = Plugin()
+        pm.register(plugin)
+        try:
+            with autolog.start_run() as run:
+                run.log_model(Boxed())
+            assert isinstance(autolog.load_model(run.id), Boxed)
+            assert [r.id for r in autolog.search_runs()] == [run.id]
+        finally:
+            pm.unregister(plugin)
+
     def test_every_hook_is_documented_and_tested(self) -> None:
         """Each hookspec has a docstring, is named in the plugin docs and used in a test."""
         docs = (REPO / "docs" / "writing-integrations.md").read_text()
