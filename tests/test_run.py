@@ -135,3 +135,44 @@ class TestAttach:
         owner_run.end()
         kinds = [record[0] for record in records(tmp_path)]
         assert kinds == ["run", "m", "end"]
+
+
+class TestOutOfDescriptors:
+    def test_a_journal_opened_at_the_descriptor_limit_warns_once_and_holds_none(
+        self, tmp_path: Path
+    ):
+        """At EMFILE a journal keeps no descriptor; its records are written once one is free."""
+        import resource
+        import warnings
+
+        from autolog import _journal
+        from autolog.errors import AutologWarning
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        held: list[int] = []
+        resource.setrlimit(resource.RLIMIT_NOFILE, (open_descriptors() + 16, hard))
+        try:
+            try:
+                while True:
+                    held.append(os.open(os.devnull, os.O_RDONLY))
+            except OSError:
+                pass
+            _journal._warned_descriptors = False
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                journal = Journal(tmp_path / "journal.jsonl")
+                Journal(tmp_path / "other.jsonl")
+            assert journal._fd == -1
+            assert [str(w.message) for w in caught if w.category is AutologWarning] == [
+                "autolog: the process has no file descriptors left (its limit is reached); "
+                "autolog keeps none open from now on and opens each journal for one write at "
+                "a time. Raise the limit (ulimit -n) or close files your code no longer needs."
+            ]
+            os.close(held.pop())  # the user's code closes a file: the next write goes through
+            journal.append(["tags", {"a": "b"}])
+            assert journal._fd == -1  # the write opened and closed its own descriptor
+        finally:
+            for fd in held:
+                os.close(fd)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        assert read_journal(tmp_path / "journal.jsonl").records == [["tags", {"a": "b"}]]
