@@ -269,7 +269,7 @@ def _callback_class(namespace: str) -> type:
     base = importlib.import_module(namespace).Callback
     integration = namespace.partition(".")[0]  # "lightning" or "pytorch_lightning"
 
-    class AutologCallback(base):
+    class AutologCallback(base):  # type: ignore[valid-type,misc]  # Lightning's own Callback
         """Logs one fit's epochs into its run, on global rank zero only.
 
         In the process that called ``fit`` it holds the run itself; pickled into
