@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import _redaction
 from ._config import Config, resolve
 from ._journal import Journal, NullJournal
 from ._records import FINISHED
@@ -55,6 +56,7 @@ class Session:
             self._stop_shippers(timeout=0)
             self._close_readers()
             self.config = config
+            _redaction.configure(config.redact_keys, config.keep_keys)
             if config.disable:
                 self.store, self.readers, self.shippers = None, [], []
                 return
@@ -118,7 +120,10 @@ class Session:
             )
         if name is not None and not isinstance(name, str):
             raise ConfigurationError(f"run name must be a string, got {name!r}")
-        name = name or f"run-{run_id[:8]}"
+        name = _redaction.active().scrub(name or f"run-{run_id[:8]}")
+        experiment = _redaction.active().scrub(
+            experiment
+        )  # names are shown everywhere: no user:pw@
         start_time = now_ms()
         if self.store is None:
             journal: Any = NullJournal()
