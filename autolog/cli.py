@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from .errors import AutologError
+from .server.guard import add_guard_options
 
 EXIT_USAGE = 2
 
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--token", help="require 'Authorization: Bearer TOKEN' (prefer AUTOLOG_SERVER_TOKEN)"
     )
+    add_guard_options(server)
 
     ui = commands.add_parser(
         "ui",
@@ -91,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("store", nargs="?", metavar="STORE", help="folder, file: URI or blob URI")
     ui.add_argument("--host", default="127.0.0.1", help="interface to listen on (127.0.0.1)")
     ui.add_argument("--port", type=int, default=5050, help="port; 0 picks a free one (5050)")
+    add_guard_options(ui)
     return parser
 
 
