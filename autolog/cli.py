@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
         "server",
         help="run the tracking server (MLflow REST API); needs autolog-tracking[server]",
         description="Serve the MLflow REST API over a durable SQL store. Each option falls back "
-        "to AUTOLOG_SERVER_HOST, _PORT, _STORE, _ARTIFACTS, _TOKEN, then the default.",
+        "to AUTOLOG_SERVER_HOST, _PORT, _STORE, _ARTIFACTS, _TOKEN, _ALLOW_ORIGIN, _ALLOW_HOST, "
+        "then the default.",
     )
     server.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     server.add_argument("--port", type=int, help="port; 0 picks a free one (default 5000)")
