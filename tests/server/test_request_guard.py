@@ -19,7 +19,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from processes import AutologServer, wait_healthy
+
+from tests.support.processes import AutologServer, wait_healthy
 
 TOKEN = "guard-token"
 CREATE = "/api/2.0/mlflow/experiments/create"

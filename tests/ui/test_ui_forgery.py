@@ -23,8 +23,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from ui_browser import DESKTOP, Site, open_page
-from ui_processes import Service, start_server, start_ui
+
+from tests.support.ui_browser import DESKTOP, Site, open_page
+from tests.support.ui_processes import Service, start_server, start_ui
 
 TOKEN = "forgery-token"
 API = "/api/2.0/mlflow"
@@ -157,10 +158,11 @@ def targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
 @pytest.fixture(scope="module")
 def rebinding_browser(browser) -> Iterator[object]:
     """Chromium whose resolver sends every ``*.rebind.test`` name to 127.0.0.1."""
-    from conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.support.fixtures_ui import CHROMIUM_ARGS
+    from tests.support.tools import chromium
 
     launched = browser.browser_type.launch(
-        executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, REBIND]
+        executable_path=str(chromium()), args=[*CHROMIUM_ARGS, REBIND]
     )
     try:
         yield launched
