@@ -17,7 +17,7 @@ import warnings
 import pluggy
 
 from . import hookspecs
-from .errors import AutologWarning, InvalidInputError
+from .errors import AutologWarning, InvalidInputError, ModelNotLoadableError
 
 pm = pluggy.PluginManager("autolog")
 pm.add_hookspecs(hookspecs)
@@ -123,8 +123,8 @@ def call_each(hook_name: str, *, first_result: bool = False, **kwargs):
     for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()):
         try:
             result = impl.function(*(kwargs[name] for name in impl.argnames))
-        except InvalidInputError:
-            raise  # the user's input was refused on purpose (a malformed URI): say so
+        except (InvalidInputError, ModelNotLoadableError):
+            raise  # refused on purpose (a malformed URI, a model's class gone): say so
         except Exception as exc:
             report_failure(f"plugin {impl.plugin_name!r} ({hook_name})", exc)
             continue

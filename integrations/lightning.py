@@ -38,6 +38,7 @@ inherit the callback with the run itself and write the same way.)
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import importlib
@@ -48,6 +49,7 @@ from typing import Any
 
 from .._config import Config
 from .._validation import flatten
+from ..errors import ModelNotSavedError
 from ..hookspecs import hookimpl
 from ..integration import (
     Integration,
@@ -59,6 +61,7 @@ from ..integration import (
     steps_option,
     unwrap,
 )
+from ._saving import NOT_IMPORTABLE, not_importable, warn_unsaveable
 
 NAMESPACES = ("lightning.pytorch", "pytorch_lightning")
 MODEL_FILE = "model.pt"
@@ -247,7 +250,8 @@ def _log_model(run: Any, trainer: Any, model: Any) -> None:
         getattr(checkpoint, "best_model_path", "") if getattr(checkpoint, "monitor", None) else ""
     )
     if not best or not Path(best).is_file():
-        run.log_model(model, checkpoint="final")
+        with contextlib.suppress(ModelNotSavedError):
+            run.log_model(model, checkpoint="final")
         return
     import torch
 
@@ -263,7 +267,8 @@ def _log_model(run: Any, trainer: Any, model: Any) -> None:
                 score = state.get("best_model_score")
     if score is not None:
         extras["best_score"] = float(score)
-    run.log_model(chosen, **extras)
+    with contextlib.suppress(ModelNotSavedError):
+        run.log_model(chosen, **extras)
 
 
 # -- the callback ---------------------------------------------------------------
@@ -373,7 +378,12 @@ def autolog_save_model(model: Any, path: Path, config: Config) -> dict[str, Any]
         return None
     import torch
 
-    torch.save(model, path / MODEL_FILE)
+    try:
+        torch.save(model, path / MODEL_FILE)
+    except Exception as exc:  # a lambda or a lock among its attributes, a local class...
+        (path / MODEL_FILE).unlink(missing_ok=True)
+        warn_unsaveable(model, exc)
+        return None
     return {
         "flavor": "lightning",
         "namespace": module.__name__,
@@ -389,4 +399,7 @@ def autolog_load_model(path: Path, manifest: dict[str, Any]) -> Any:
     import torch
 
     # The core has checked every file against the manifest's sha256 before this.
-    return torch.load(path / MODEL_FILE, map_location="cpu", weights_only=False)
+    try:
+        return torch.load(path / MODEL_FILE, map_location="cpu", weights_only=False)
+    except NOT_IMPORTABLE as exc:
+        raise not_importable(exc, manifest) from exc
