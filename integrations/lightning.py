@@ -42,6 +42,8 @@ import contextlib
 import copy
 import functools
 import importlib
+import inspect
+import re
 import sys
 import weakref
 from pathlib import Path
@@ -193,7 +195,8 @@ def _fit_params(trainer: Any, model: Any, namespace: str, fit_args: tuple) -> di
     datamodule = next((a for a in fit_args if isinstance(a, datamodule_class)), None)
     params: dict[str, Any] = {}
     for source in (model, datamodule):
-        params.update(_new_params(params, dict(getattr(source, "hparams", None) or {})))
+        hparams = _new_params(params, dict(getattr(source, "hparams", None) or {}))
+        params.update({name: _without_address(value) for name, value in hparams.items()})
     settings = {name: getattr(trainer, name, None) for name in TRAINER_SETTINGS}
     settings["accelerator"] = type(trainer.accelerator).__name__
     settings["strategy"] = type(trainer.strategy).__name__
@@ -210,6 +213,25 @@ def _fit_params(trainer: Any, model: Any, namespace: str, fit_args: tuple) -> di
         settings["model_checkpoint"] = {n: getattr(checkpoint, n) for n in CHECKPOINT_SETTINGS}
     params.update(_new_params(params, settings))
     return params
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _without_address(value: Any) -> Any:
+    """An hparam as a param that is the same from one run to the next.
+
+    A function or class is its importable name (``torch.nn.functional.relu``);
+    another object whose repr carries its memory address loses the address.
+    """
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if inspect.isfunction(value) or inspect.isclass(value) or inspect.isbuiltin(value):
+        module = getattr(value, "__module__", None)
+        name = getattr(value, "__qualname__", None) or getattr(value, "__name__", repr(value))
+        return f"{module}.{name}" if module else name
+    text = repr(value)
+    return _ADDRESS.sub("", text) if _ADDRESS.search(text) else value
 
 
 def _optimizer_params(trainer: Any) -> dict[str, Any]:
