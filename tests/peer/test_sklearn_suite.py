@@ -29,7 +29,8 @@ SUITES = [
             "ensemble/tests/test_bagging.py",
             "ensemble/tests/test_iforest.py",
         ),
-        "metadata or sample_weight or parallel or n_jobs or iforest_works or stacking_classifier_iris",
+        "metadata or sample_weight or parallel or n_jobs or iforest_works"
+        " or stacking_classifier_iris",
     ),
     Suite(
         "forests",
