@@ -42,7 +42,6 @@ import contextlib
 import copy
 import functools
 import importlib
-import inspect
 import re
 import sys
 import weakref
@@ -226,7 +225,7 @@ def _without_address(value: Any) -> Any:
     """
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
-    if inspect.isfunction(value) or inspect.isclass(value) or inspect.isbuiltin(value):
+    if callable(value) and hasattr(value, "__qualname__"):  # a function or class, not an instance
         module = getattr(value, "__module__", None)
         name = getattr(value, "__qualname__", None) or getattr(value, "__name__", repr(value))
         return f"{module}.{name}" if module else name

@@ -171,3 +171,13 @@ def test_load_model_names_a_class_that_is_no_longer_importable(store: Path) -> N
             autolog.load_model(run_id)
     finally:
         globals()["Removable"] = pickle.loads  # anything: the module only needs the name back
+
+
+def test_lightning_hparams_holding_functions_have_no_memory_address() -> None:
+    """A function in hparams is stored by its importable name, other objects without 0x..."""
+    from autolog.integrations.lightning import _without_address
+
+    assert _without_address(np.mean) == "numpy.mean"
+    assert "0x" not in _without_address(lambda v: v)
+    assert "0x" not in _without_address(object())
+    assert _without_address(0.5) == 0.5 and _without_address("relu") == "relu"
