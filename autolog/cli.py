@@ -217,7 +217,7 @@ def runs_show(args: argparse.Namespace, out: TextIO) -> int:
         width = max((len(key) for key in values), default=0)
         for key in sorted(values):
             value = values[key]
-            text = format_number(value) if title == "metrics" else value
+            text = format_number(value) if title == "metrics" else value  # type: ignore[arg-type]
             lines.append(f"  {key.ljust(width)}  {text}")
     lines.append(f"\nartifacts ({len(run.artifacts)})")
     lines.extend(f"  {path}" for path in run.artifacts)
@@ -246,9 +246,9 @@ def _expand_run_id(prefix: str, backend: str | None) -> str:
 
 def sync(args: argparse.Namespace, err: TextIO) -> int:
     from ._config import resolve
-    from ._session import backend_for
     from ._shipper import Shipper
     from ._store import LocalStore
+    from .backend import backend_for
     from .plugins import load_plugins
 
     # The journals' folder comes first, so that a folder given as --backend is a
