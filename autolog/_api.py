@@ -163,13 +163,17 @@ def search_runs(
     backend: str | None = None,
     filter: str | None = None,
     order_by: Sequence[str] | None = None,
+    deleted: bool = False,
 ) -> list[RunRecord]:
     """Runs of ``experiment`` (all experiments when None) matching ``filter``.
 
     ``filter`` uses MLflow's syntax: ``"metrics.rmse < 1 and params.model = 'ridge'"``.
     ``order_by`` takes clauses like ``["metrics.aic ASC"]``; default newest first.
+    Deleted runs (``autolog runs rm``) are left out unless ``deleted=True``.
     """
     runs = session.reader(backend).search_runs(experiment, filter)
+    if not deleted:
+        runs = [run for run in runs if run.lifecycle_stage != "deleted"]
     if order_by:
         from ._filter import sort_runs
 

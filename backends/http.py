@@ -40,6 +40,8 @@ from ..backend import Backend, Batch
 from ..errors import AutologWarning, RunNotFoundError
 from ._mlflow_rest import RestClient, ServerRejectedError, ServerUnavailableError
 
+from ._ship_edits import EDIT_KINDS, ship_edits
+
 __all__ = ["HttpBackend", "ServerRejectedError", "ServerUnavailableError"]
 
 RUN_ID_TAG, PARENT_TAG, MODEL_TAG = "autolog.run_id", "autolog.parent_id", "autolog.model"
@@ -95,6 +97,7 @@ class HttpBackend(Backend):
         tags: dict[str, str] = {}
         metrics: list[dict] = []
         files: list[str] = []
+        edits: list[list] = []
         end = None
         for record in batch.records:
             kind = record[0]
@@ -113,10 +116,14 @@ class HttpBackend(Backend):
                 tags[MODEL_TAG] = _model_tag(record[1])
             elif kind == "end":
                 end = record[1]
+            elif kind in EDIT_KINDS:
+                edits.append(record)
         for body in _batches(params, tags, metrics):
             self.rest.call("runs/log-batch", {"run_id": run.id, **body})
         for path in files:
             self._upload(run, batch.artifacts_dir, path)
+        if edits:
+            ship_edits(self.rest, run.id, edits)
         if end is not None:
             status = end.get("status", FINISHED)
             self.rest.call("runs/update", {"run_id": run.id, "status": status, **_end_time(end)})
@@ -273,6 +280,7 @@ class HttpBackend(Backend):
             metrics={m["key"]: _double(m["value"]) for m in data.get("metrics", [])},
             tags={k: v for k, v in tags.items() if k not in HIDDEN_TAGS},
             model=model,
+            lifecycle_stage=info.get("lifecycle_stage") or "active",
         )
 
     def search_runs(
@@ -289,7 +297,11 @@ class HttpBackend(Backend):
         records, token = [], None
         for first in range(0, len(experiment_ids), 100):
             while True:
-                body = {"experiment_ids": experiment_ids[first : first + 100], "max_results": 1000}
+                body = {
+                    "experiment_ids": experiment_ids[first : first + 100],
+                    "max_results": 1000,
+                    "run_view_type": "ALL",  # deleted ones too; autolog.search_runs hides them
+                }
                 page = self.rest.call("runs/search", _with_token(body, token))
                 records.extend(self._record(run) for run in page.get("runs", []))
                 token = page.get("next_page_token")
