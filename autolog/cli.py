@@ -168,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("store", nargs="?", metavar="STORE", help="folder, file: URI or blob URI")
     ui.add_argument("--host", default="127.0.0.1", help="interface to listen on (127.0.0.1)")
     ui.add_argument("--port", type=int, default=5050, help="port; 0 picks a free one (5050)")
+    ui.add_argument(
+        "--read-only", action="store_true", help="no renaming, tagging or deleting from the page"
+    )
     return parser
 
 

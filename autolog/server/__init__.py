@@ -96,9 +96,13 @@ def serve(settings: Any) -> int:
 def web_ui(store: Any, artifacts: Any) -> list:
     """The web UI's routes at ``/`` (see autolog.ui), reading the same store as the API."""
     from ..ui.app import ui_routes
+    from ..ui.edits import StoreEditor
     from ..ui.sql_reader import SqlReader
 
-    return ui_routes(SqlReader(store, artifacts))
+    reader = SqlReader(store, artifacts)
+    return ui_routes(
+        reader, StoreEditor(store, resolve=lambda run_id: reader.run(run_id).record.id)
+    )
 
 
 def _raise_stopped(signum: int, frame: Any) -> None:

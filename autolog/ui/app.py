@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from .._curation import Editor
 from .api import api_routes
 from .readers import Reader
 
@@ -54,7 +55,7 @@ class _Assets(StaticFiles):
         await super().__call__(scope, receive, send_with_headers)
 
 
-def ui_routes(reader: Reader) -> list[BaseRoute]:
+def ui_routes(reader: Reader, editor: Editor | None = None) -> list[BaseRoute]:
     """The page, its assets and its API, for mounting at ``/`` of any Starlette app."""
     page = (STATIC / "index.html").read_bytes()
 
@@ -63,15 +64,15 @@ def ui_routes(reader: Reader) -> list[BaseRoute]:
 
     return [
         Route("/", index, methods=["GET"]),
-        api_routes(reader),
+        api_routes(reader, editor),
         Mount("/static", app=_Assets(directory=STATIC), name="ui-static"),
     ]
 
 
-def create_ui_app(reader: Reader) -> Starlette:
-    """The app of ``autolog ui``: the UI and ``/health``, read-only."""
+def create_ui_app(reader: Reader, editor: Editor | None = None) -> Starlette:
+    """The app of ``autolog ui``: the UI and ``/health``; read-only without an ``editor``."""
 
     async def health(request: Request) -> Response:
         return PlainTextResponse("OK")
 
-    return Starlette(routes=[Route("/health", health, methods=["GET"]), *ui_routes(reader)])
+    return Starlette(routes=[Route("/health", health, methods=["GET"]), *ui_routes(reader, editor)])
