@@ -159,7 +159,7 @@ def runs_table(runs: list[RunRecord], params: str | None, metrics: str | None, o
         right=range(first_number, len(header)),
     )
     if dropped:
-        text += f"\n({dropped} column(s) do not fit; choose with --params/--metrics or widen)"
+        text += f"\n({dropped} more column(s): widen, or pick with --params/--metrics)"
     return text
 
 

@@ -36,11 +36,11 @@ import contextlib
 import functools
 import os
 import threading
-import warnings
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
-from .errors import AutologWarning, InternalError
+from ._warnings import warn
+from .errors import InternalError
 
 Hook = Callable[[Any, tuple, dict], Generator[Any, Any, None]]
 
@@ -60,12 +60,10 @@ def report_failure(where: str, exc: BaseException) -> None:
     if where in _warned:
         return
     _warned.add(where)
-    warnings.warn(
+    warn(
         f"autolog: {where} failed and was skipped ({type(exc).__name__}: {exc}); "
         "your training is not affected. Please report this with the traceback from "
-        "AUTOLOG_TESTING=1.",
-        AutologWarning,
-        stacklevel=3,
+        "AUTOLOG_TESTING=1."
     )
 
 

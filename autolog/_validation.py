@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import AutologWarning, InvalidInputError
+from ._warnings import warn
+from .errors import InvalidInputError
 
 MAX_KEY_LENGTH = 250
 MAX_PARAM_LENGTH = 6000
@@ -149,11 +149,7 @@ def clean_texts(values: Mapping[str, Any], what: str, limit: int) -> dict[str, s
         check_key(key, what)
         text = redact(key, text_value(value))
         if len(text) > limit:
-            warnings.warn(
-                f"{what} {key!r} is {len(text)} characters long; it was truncated to {limit}",
-                AutologWarning,
-                stacklevel=4,
-            )
+            warn(f"{what} {key!r} is {len(text)} characters long; it was truncated to {limit}")
             text = text[:limit]
         cleaned[key] = text
     return cleaned

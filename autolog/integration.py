@@ -9,7 +9,6 @@ unpatches every one of them.
 from __future__ import annotations
 
 import contextlib
-import warnings
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any, ClassVar
@@ -18,7 +17,8 @@ from . import _imports
 from ._config import Config
 from ._patch import autologging_suppressed, guarded, in_autologged_call, report_failure, safe_patch
 from ._validation import is_metric_value
-from .errors import AutologWarning, ConfigurationError
+from ._warnings import warn
+from .errors import ConfigurationError
 from .run import Run, status_for
 
 __all__ = [
@@ -179,7 +179,7 @@ def _version_supported(cls: type[Integration], config: Config) -> bool:
     )
     if config.strict:
         raise ConfigurationError(message + "; upgrade it, or turn strict mode off")
-    warnings.warn(message + "; its fits are not recorded", AutologWarning, stacklevel=3)
+    warn(message + "; its fits are not recorded")
     return False
 
 

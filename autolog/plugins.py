@@ -12,12 +12,12 @@ import importlib
 import os
 import sys
 import threading
-import warnings
 
 import pluggy
 
 from . import hookspecs
-from .errors import AutologWarning, InvalidInputError
+from ._warnings import warn
+from .errors import InvalidInputError
 
 pm = pluggy.PluginManager("autolog")
 pm.add_hookspecs(hookspecs)
@@ -75,11 +75,9 @@ def _load_entry_points() -> None:
             plugin = entry_point.load()
             pm.register(plugin, name=entry_point.name)
         except Exception as exc:
-            warnings.warn(
+            warn(
                 f"autolog plugin {entry_point.name!r} ({entry_point.value}) could not be "
-                f"loaded and is skipped: {type(exc).__name__}: {exc}",
-                AutologWarning,
-                stacklevel=2,
+                f"loaded and is skipped: {type(exc).__name__}: {exc}"
             )
 
 

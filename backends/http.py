@@ -28,7 +28,6 @@ import json
 import math
 import re
 import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,10 +35,10 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from .._records import FINISHED, STATUSES, MetricPoint, RunRecord
+from .._warnings import warn
 from ..backend import Backend, Batch
-from ..errors import AutologWarning, RunNotFoundError
+from ..errors import RunNotFoundError
 from ._mlflow_rest import RestClient, ServerRejectedError, ServerUnavailableError
-
 from ._ship_edits import EDIT_KINDS, ship_edits
 
 __all__ = ["HttpBackend", "ServerRejectedError", "ServerUnavailableError"]
@@ -131,11 +130,9 @@ class HttpBackend(Backend):
     def _upload(self, run: ServerRun, artifacts_dir: Path, path: str) -> None:
         source = artifacts_dir / path
         if not source.is_file():
-            warnings.warn(
+            warn(
                 f"artifact {path!r} of run {run.id} is no longer in {artifacts_dir}; "
-                f"it is not sent to {self.uri}",
-                AutologWarning,
-                stacklevel=2,
+                f"it is not sent to {self.uri}"
             )
             return
         self.rest.request("PUT", self._artifact_url(run, path), file=source)
