@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import autolog
-from autolog._records import RunReplay
 from autolog._journal import read_journal
+from autolog._records import RunReplay
 
 
 def cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -48,7 +48,8 @@ class TestCurationLocal:
         _, children = grid
         run_id = children[0]
         assert cli("runs", "rename", run_id[:12], "best one", cwd=tmp_path).returncode == 0
-        assert cli("runs", "tag", run_id, "stage=candidate", "owner=ana", cwd=tmp_path).returncode == 0
+        tagged = cli("runs", "tag", run_id, "stage=candidate", "owner=ana", cwd=tmp_path)
+        assert tagged.returncode == 0
         assert cli("runs", "tag", run_id, "--remove", "owner", cwd=tmp_path).returncode == 0
         assert cli("runs", "note", run_id, "residuals look white", cwd=tmp_path).returncode == 0
         shown = cli("runs", "show", run_id, cwd=tmp_path).stdout
@@ -68,7 +69,8 @@ class TestCurationLocal:
         assert out.returncode == 0, out.stderr
         listed = cli("runs", "ls", "--format", "json", cwd=tmp_path).stdout
         assert {children[0], children[1]}.isdisjoint(r["id"] for r in json.loads(listed))
-        everything = json.loads(cli("runs", "ls", "--deleted", "--format", "json", cwd=tmp_path).stdout)
+        listed = cli("runs", "ls", "--deleted", "--format", "json", cwd=tmp_path).stdout
+        everything = json.loads(listed)
         stages = {r["id"]: r["lifecycle_stage"] for r in everything}
         assert stages[children[0]] == "deleted"
         assert cli("runs", "restore", children[0], cwd=tmp_path).returncode == 0
@@ -86,9 +88,11 @@ class TestCurationLocal:
 class TestFormats:
     def test_csv_has_every_param_and_metric(self, tmp_path: Path, grid) -> None:
         """--format csv: one row per run, every params./metrics. column, no truncation."""
-        rows = list(csv.DictReader(io.StringIO(cli("runs", "ls", "--format", "csv", cwd=tmp_path).stdout)))
+        text = cli("runs", "ls", "--format", "csv", cwd=tmp_path).stdout
+        rows = list(csv.DictReader(io.StringIO(text)))
         assert len(rows) == 7
-        assert {"params.p", "params.q", "params.fixed", "metrics.aic", "metrics.bic"} <= set(rows[0])
+        columns = {"params.p", "params.q", "params.fixed", "metrics.aic", "metrics.bic"}
+        assert columns <= set(rows[0])
 
     def test_json_is_machine_readable(self, tmp_path: Path, grid) -> None:
         """--format json parses, and carries params, metrics and parent ids."""
@@ -109,7 +113,6 @@ class TestFormats:
 
     def test_narrow_terminal_truncates_names_not_ids(self, tmp_path: Path, grid) -> None:
         """At 60 columns every line fits, ids stay whole, names end in an ellipsis."""
-        parent_id, children = grid
         with autolog.start_run(name="a-very-long-run-name-that-cannot-fit", experiment="x") as run:
             run.log_metric("aic", 1.0)
         out = cli("runs", "ls", cwd=tmp_path, env={"COLUMNS": "60"}).stdout
