@@ -148,7 +148,7 @@ function parallelChart(rows, params, metric, direction, best, hrefFor) {
     const group = svg("g", { class: "axis" });
     group.append(svg("line", { x1: x(i), x2: x(i), y1: top, y2: height - bottom, stroke: "currentColor", "stroke-opacity": 0.5 }));
     const name = axis.startsWith("metric:") ? axis.slice(7) : axis;
-    group.append(svg("text", { x: x(i), y: 16, "text-anchor": "middle", class: "axis-title" }, svg("title", {}, name), shortLabel(name, 18)));
+    group.append(svg("text", { x: x(i), y: 16, "text-anchor": "middle", class: "axis-title", "data-axis": name }, svg("title", {}, name), shortLabel(name, 18)));
     const ticks = scale.ticks.length > 8 ? scale.ticks.filter((_, k) => k % Math.ceil(scale.ticks.length / 8) === 0) : scale.ticks;
     for (const tick of ticks) {
       group.append(svg("text", { x: x(i) - 6, y: y(scale, tick) + 4, "text-anchor": "end", class: "tick" }, svg("title", {}, String(tick)), shortLabel(scale.label(tick), 14)));
