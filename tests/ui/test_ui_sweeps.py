@@ -208,6 +208,7 @@ class TestCuration:
         page.get_by_label("Show deleted").check()
         page.wait_for_selector("tr.row.deleted")
         assert page.locator("tr.row.deleted", has_text=run["name"]).count() == 1
+        page.locator("tr.row.deleted").scroll_into_view_if_needed()
         shoot(page, f"runs-show-deleted-{grid_site.kind}")
         open_page(page, grid_site, f"/runs/{run['id']}", "run")
         page.get_by_role("button", name="Restore run").click()

@@ -163,6 +163,9 @@ export class RunGrid {
     parts.push(h("a", { href: this.options.hrefFor(run), tabindex: "-1", title: run.name }, run.name));
     if (run.deleted) parts.push(h("span", { class: "deleted-mark" }, "deleted"));
     if (children) parts.push(h("span", { class: "kids", "aria-hidden": "true" }, String(children)));
+    if (children && this.options.holdsBest?.(run, expanded)) {
+      parts.push(h("span", { class: "best-inside", title: "The best run is among these children" }, "★ best inside"));
+    }
     return h("div", { class: "run-name" }, parts);
   }
 

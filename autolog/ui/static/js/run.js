@@ -38,7 +38,7 @@ export async function runPage(ctx) {
     run.tags[NOTE_TAG] ? h("p", { class: "note-text", "aria-label": "Note" }, run.tags[NOTE_TAG]) : null,
     h("div", { class: "sections" },
       values.length ? valuesCard(values) : null,
-      series.length ? chartsSection({ ...run, metrics: series }, charts, ctx) : null,
+      series.length ? chartsSection({ ...run, metrics: groupSeries(series) }, charts, ctx) : null,
       childrenSlot,
       h("div", { class: "two-col" },
         h("div", { class: "stack" }, metricsCard, paramsCard(run.params), tagsCard(run, redraw)),
@@ -125,18 +125,22 @@ function chartsSection(run, charts, ctx) {
   const add = (metric, index) => {
     const target = h("div");
     const note = h("p", { class: "chart-note" });
-    const metricHref = href("/metric", { runs: run.id, key: metric.key });
-    const cardEl = h("article", { class: "card chart-card", dataset: { metric: metric.key } },
+    const keys = metric.keys || [metric.key];
+    const metricHref = href("/metric", { runs: run.id, key: keys[0], also: keys.slice(1).join(",") });
+    const cardEl = h("article", { class: "card chart-card", dataset: { metric: keys[0], metrics: keys.join(" ") } },
       h("div", { class: "chart-head" },
-        h("h3", { title: metric.key }, h("a", { href: metricHref }, metric.key)),
-        h("span", { class: "latest", title: "latest value" }, formatNumber(metric.latest))),
-      target, note);
+        h("h3", { title: keys.join(", ") }, h("a", { href: metricHref }, keys.join(" · "))),
+        keys.length === 1 ? h("span", { class: "latest", title: "latest value" }, formatNumber(metric.latest)) : null),
+      target,
+      keys.length > 1 ? h("div", { class: "legend" }, keys.map((k, i) => h("span", { class: "item" },
+        h("span", { class: "swatch", style: `--c:${chartColor(index + i)}` }), h("span", {}, k)))) : null,
+      note);
     target.startChart = () => {
       const chart = new MetricChart(target, {
         key: metric.key,
         x: "step",
         height: 180,
-        runs: [{ id: run.id, name: run.name, status: run.status, start: run.start, color: chartColor(index) }],
+        runs: keys.map((k, i) => ({ id: run.id, name: run.name, status: run.status, start: run.start, key: k, color: chartColor(index + i) })),
         onDetail: ({ shown, total, sampled }) => {
           note.textContent = sampled ? `${formatCount(shown)} of ${formatCount(total)} points shown, extremes kept` : `${formatCount(total)} point${total === 1 ? "" : "s"}`;
         },
@@ -157,6 +161,20 @@ function chartsSection(run, charts, ctx) {
     : null;
   return h("section", { "aria-labelledby": "charts-title", class: "stack" },
     h("h2", { id: "charts-title", class: "sr-only" }, "Charts"), grid, showAll);
+}
+
+/** Series of one quantity (loss, train_loss, val_loss; train/acc, val/acc) share a chart. */
+function groupSeries(metrics) {
+  const stem = (key) => key.replace(/^(train|training|val|valid|validation|test|eval)[_/.]/i, "")
+    .replace(/[_/.](train|training|val|valid|validation|test|eval)$/i, "");
+  const groups = new Map();
+  for (const metric of metrics) {
+    const name = stem(metric.key);
+    if (!groups.has(name)) groups.set(name, []);
+    groups.get(name).push(metric);
+  }
+  return [...groups.values()].map((group) => (group.length === 1 ? group[0]
+    : { ...group[0], key: group[0].key, keys: group.map((m) => m.key) }));
 }
 
 function metricsTable(run) {
@@ -285,7 +303,7 @@ function modelCard(run) {
 function relativesCard(run) {
   const links = [];
   if (run.parent) links.push(h("li", {}, h("span", {}, h("span", { class: "faint" }, "Parent  "), h("a", { href: href(`/runs/${run.parent.id}`) }, run.parent.name)), statusBadge(run.parent.status)));
-  for (const child of run.children.length > 1 ? [] : run.children) { // several: the Children table
+  for (const child of run.children) {
     links.push(h("li", {}, h("a", { href: href(`/runs/${child.id}`) }, child.name), statusBadge(child.status)));
   }
   if (!links.length) return null;

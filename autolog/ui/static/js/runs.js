@@ -56,6 +56,7 @@ export async function runsPage(ctx) {
     hrefFor: (run) => href(`/runs/${run.id}`),
     isSelected: (run) => state.selected.has(run.id),
     isBest: (run) => run.id === state.bestId,
+    holdsBest: (run, expanded) => !expanded && run.id === state.bestParent,
     onOpen: (run) => { location.hash = href(`/runs/${run.id}`); },
     onSelect: (run) => {
       if (state.selected.has(run.id)) state.selected.delete(run.id);
@@ -150,11 +151,9 @@ export async function runsPage(ctx) {
         const id = best ? best.id : null;
         if (id !== state.bestId) {
           state.bestId = id;
-          if (best) {
-            const run = state.data.byId.get(best.id);
-            if (run?.parent) state.expanded.add(run.parent); // the best child is visible
-            if (state.columnsBuilt) draw();
-          }
+          // A folded parent of the best run carries the mark too, so it is found either way.
+          state.bestParent = best ? state.data.byId.get(best.id)?.parent || null : null;
+          if (state.columnsBuilt) draw();
         }
       },
     });
