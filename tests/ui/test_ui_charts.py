@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from pathlib import Path
 
 from ui_browser import Site, open_page
 
@@ -63,7 +64,7 @@ class TestSmoothingLogAndCsv:
         _metric_page(page, site, f"runs={ids}&key=loss&also=val_loss")
         with page.expect_download() as download:
             page.get_by_role("button", name="Download CSV").click()
-        text = open(download.value.path()).read()
+        text = Path(download.value.path()).read_text()
         rows = list(csv.DictReader(io.StringIO(text)))
         assert set(rows[0]) == {"run_id", "run_name", "key", "step", "timestamp", "value"}
         assert {r["key"] for r in rows} == {"loss", "val_loss"}
