@@ -16,7 +16,6 @@ from . import integration as _integrations
 from ._config import resolve
 from ._records import MetricPoint, RunRecord
 from ._session import session
-from .errors import InvalidInputError
 from .run import Run
 
 
@@ -101,11 +100,14 @@ def active_run() -> Run | None:
 
 
 def _require_active(what: str) -> Run:
+    """The active run; outside one, a new run is started, as ``mlflow.log_metric`` does.
+
+    That run stays active until ``autolog.end_run()`` or the end of the script,
+    when it ends FINISHED (FAILED after an uncaught exception).
+    """
     run = session.active_run()
     if run is None:
-        raise InvalidInputError(
-            f"{what}() needs an active run: call it inside 'with autolog.start_run():'"
-        )
+        run = session.start_run()
     return run
 
 

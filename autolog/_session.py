@@ -27,6 +27,7 @@ from .backend import Backend
 if TYPE_CHECKING:
     from ._shipper import Shipper
 from ._patch import report_failure
+from ._run_links import announce_run
 from .errors import AutologWarning, ConfigurationError
 from .run import Run, now_ms
 
@@ -157,6 +158,7 @@ class Session:
             run.set_tags({"parent_run_id": parent.id})
         if tags:
             run.set_tags(tags)
+        announce_run(run, config)
         if self.store is not None:
             from .plugins import call_each
 

@@ -74,11 +74,18 @@ def serve(settings: Any) -> int:
     everywhere = " (all interfaces)" if settings.host in ("0.0.0.0", "::", "") else ""
     print(
         f"autolog server listening on {url}{everywhere}\n"
-        f"  store {db.display_url}, artifacts {artifacts.location}, {auth}",
+        f"  store {db.display_url}, artifacts {artifacts.location}, {auth}\n"
+        f"  web UI: {url}/   MLflow clients: MLFLOW_TRACKING_URI={url}",
         flush=True,
     )
+    from .access_log import AccessLog
+
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=10
+        AccessLog(app),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=10,
     )
     previous = signal.signal(signal.SIGTERM, _raise_stopped)
     try:
