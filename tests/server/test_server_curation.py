@@ -1,4 +1,4 @@
-"""Curation on a tracking server: the CLI, the UI and shipped journal edits, seen by MLflow's client."""
+"""Curation on a server: CLI, UI and shipped journal edits, as MLflow's client sees them."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ for run in client.search_runs([experiment.experiment_id], run_view_type=ViewType
     out[key] = {
         "name": run.info.run_name,
         "stage": run.info.lifecycle_stage,
-        "tags": {k: v for k, v in run.data.tags.items() if not k.startswith(("mlflow.", "autolog."))},
+        "tags": {
+            k: v for k, v in run.data.tags.items() if not k.startswith(("mlflow.", "autolog."))
+        },
         "note": run.data.tags.get("mlflow.note.content"),
     }
 active = client.search_runs([experiment.experiment_id])
