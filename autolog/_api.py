@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from . import integration as _integrations
-from ._config import resolve
+from ._config import resolve, settings_file_label
+from ._config_checks import check_config
 from ._records import MetricPoint, RunRecord
 from ._session import session
+from .errors import ConfigurationError
 from .run import Run
 
 
@@ -43,6 +45,11 @@ def autolog(
     before or after ``import sklearn`` both work; no framework is imported here.
     Setting ``AUTOLOG_DISABLE=1`` makes this call do nothing.
     """
+    for name, flag in (("disable", disable), ("log_models", log_models), ("silent", silent)):
+        if not isinstance(flag, bool):
+            raise ConfigurationError(
+                f"setting {name!r} from autolog() must be True or False, got {flag!r}"
+            )
     arguments: dict[str, Any] = {
         "backend": backend,
         "experiment": experiment,
@@ -58,7 +65,11 @@ def autolog(
         _integrations.disable_all()
         session.configure(resolve({"disable": True}))
         return
-    config = resolve(arguments, _known_options())
+    try:
+        config = resolve(arguments, _known_options())
+        check_config(config, arguments, settings_file_label())
+    except ConfigurationError as exc:  # the user's mistake: no traceback from inside autolog
+        raise exc.with_traceback(None) from None
     session.configure(config)
     if config.disable:
         _integrations.disable_all()
