@@ -153,15 +153,17 @@ export async function runsPage(ctx) {
           state.bestId = id;
           // A folded parent of the best run carries the mark too, so it is found either way.
           state.bestParent = best ? state.data.byId.get(best.id)?.parent || null : null;
-          if (state.columnsBuilt) draw();
+          grid.refresh();
         }
       },
     });
     sweepSlot.replaceChildren(view || "");
   }
   ctx.main.replaceChildren(page);
-  drawSweep();
   draw();
+  // The table first; the sweep (thousands of SVG lines for a big experiment) right after.
+  const sweepTimer = setTimeout(drawSweep, 0);
+  ctx.onDispose(() => clearTimeout(sweepTimer));
 
   if (running) {
     const timer = setInterval(async () => {

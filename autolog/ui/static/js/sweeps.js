@@ -52,6 +52,18 @@ export function sharedMetrics(rows) {
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([key]) => key);
 }
 
+const MAX_DRAWN = 1000;
+
+/** The ``count`` best rows by ``metric`` (rows without a finite value last). */
+function bestRows(rows, metric, direction, count) {
+  const score = (row) => {
+    const value = row.metrics[metric];
+    if (value === undefined || !Number.isFinite(value)) return Infinity;
+    return direction === "min" ? value : -value;
+  };
+  return [...rows].sort((a, b) => score(a) - score(b)).slice(0, count);
+}
+
 /** The run with the best finite value of ``metric``, or null. */
 export function bestRun(rows, metric, direction) {
   let best = null;
@@ -197,7 +209,8 @@ function scatterChart(rows, xKey, yKey, colour, best, hrefFor) {
  * The sweep view for ``rows``. ``state`` ({metric, direction, x}) is kept by the caller so a
  * redraw keeps the choice; ``onBest(row)`` lets the caller mark the best run elsewhere.
  */
-export function sweepView(rows, { hrefFor, state = {}, onChange = () => {}, onBest = () => {} }) {
+export function sweepView(allRows, { hrefFor, state = {}, onChange = () => {}, onBest = () => {} }) {
+  let rows = allRows;
   const params = varyingParams(rows);
   const metrics = sharedMetrics(rows);
   const allMetrics = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))].sort();
@@ -213,7 +226,9 @@ export function sweepView(rows, { hrefFor, state = {}, onChange = () => {}, onBe
   const body = h("div", { class: "sweep-body" });
 
   function draw() {
-    const best = bestRun(rows, state.metric, state.direction);
+    const best = bestRun(allRows, state.metric, state.direction);
+    // Beyond MAX_DRAWN runs the charts show the best MAX_DRAWN: past that, lines are a blur.
+    rows = allRows.length > MAX_DRAWN ? bestRows(allRows, state.metric, state.direction, MAX_DRAWN) : allRows;
     onBest(best, state);
     const colour = colourer(rows, state.metric, state.direction);
     const bestNote = best
@@ -224,6 +239,7 @@ export function sweepView(rows, { hrefFor, state = {}, onChange = () => {}, onBe
       : h("p", { class: "sweep-best" }, `No run has a finite ${state.metric}.`);
     body.replaceChildren(
       bestNote,
+      rows.length < allRows.length ? h("p", { class: "faint sweep-cap" }, `Charts show the ${rows.length} best of ${allRows.length} runs by ${state.metric}.`) : null,
       h("div", { class: "sweep-charts" },
         params.length
           ? h("figure", { class: "sweep-figure" }, h("figcaption", {}, `Parallel coordinates: ${params.length} param${params.length === 1 ? "" : "s"} that vary, coloured by ${state.metric} (blue is best)`),
