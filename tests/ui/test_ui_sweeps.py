@@ -86,6 +86,7 @@ class TestSweeps:
     ) -> None:
         """32 lines over the varying orders, 32 dots, the lowest AIC marked in charts and table."""
         open_page(page, grid_site, f"/experiments/{EXPERIMENT}", "runs")
+        page.wait_for_selector("section.sweep svg.parallel")
         sweep = page.locator("section.sweep")
         assert sweep.locator("svg.parallel polyline").count() == 32
         assert sweep.locator("svg.scatter circle").count() == 32
@@ -106,6 +107,7 @@ class TestSweeps:
     def test_direction_follows_the_metric_and_can_be_changed(self, page, grid_site: Site) -> None:
         """llf (a likelihood) is best highest; switching to lowest picks the other end."""
         open_page(page, grid_site, f"/experiments/{EXPERIMENT}", "runs")
+        page.wait_for_selector("section.sweep svg.parallel")
         page.select_option("select[name=sweep-metric]", "llf")
         assert page.locator("select[name=sweep-direction]").input_value() == "max"
         highest = _best(grid_site, "llf", lowest=False)
@@ -117,6 +119,7 @@ class TestSweeps:
     def test_scatter_of_a_param_or_a_metric(self, page, grid_site: Site) -> None:
         """The scatter's x axis takes any param or metric."""
         open_page(page, grid_site, f"/experiments/{EXPERIMENT}", "runs")
+        page.wait_for_selector("section.sweep svg.parallel")
         page.select_option("select[name=sweep-x]", "m:bic")
         assert page.locator("svg.scatter .axis-title").first.text_content() == "bic"
         assert page.locator("svg.scatter circle").count() == 32
@@ -204,6 +207,7 @@ class TestCuration:
             r["id"] for r in grid_site.api("runs", experiment=EXPERIMENT).json()["runs"]
         }
         open_page(page, grid_site, f"/experiments/{EXPERIMENT}", "runs")
+        page.wait_for_selector("section.sweep svg.parallel")
         assert page.locator("tr.row", has_text=run["name"]).count() == 0
         page.get_by_label("Show deleted").check()
         page.wait_for_selector("tr.row.deleted")
