@@ -272,7 +272,8 @@ def _server_experiments(reader: Any) -> list[str]:
     rest = getattr(reader, "rest", None)
     if rest is None:
         return []
-    names, token = [], None
+    names: list[str] = []
+    token = None
     while True:
         body: dict[str, Any] = {"max_results": 1000}
         if token:

@@ -17,6 +17,7 @@ import os
 import sys
 import sysconfig
 import warnings
+from types import FrameType
 
 from .errors import AutologWarning
 
@@ -34,8 +35,8 @@ _NOT_USER = tuple(
 )
 
 
-def _user_frame(depth: int = 2):  # type: ignore[no-untyped-def]
-    frame = sys._getframe(depth)
+def _user_frame(depth: int = 2) -> FrameType | None:
+    frame: FrameType | None = sys._getframe(depth)
     while frame is not None:
         name = frame.f_code.co_filename
         if not name.startswith("<") and not os.path.abspath(name).startswith(_NOT_USER):
