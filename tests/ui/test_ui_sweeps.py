@@ -101,6 +101,9 @@ class TestSweeps:
             sweep.locator(f"svg.parallel polyline.best-line[data-run='{best['id']}']").count() == 1
         )
         assert sweep.locator(f"svg.scatter circle.best-dot[data-run='{best['id']}']").count() == 1
+        assert page.locator("tr.row .best-inside").count() == 1  # on the folded parent
+        page.get_by_role("button", name="Unfold 32 child runs of arima-grid").click()
+        page.wait_for_selector("tr.row.best")
         assert page.locator("tr.row.best").filter(has_text=best["name"]).count() == 1
         shoot(page, f"sweep-experiment-{grid_site.kind}", full_page=True)
 
@@ -210,6 +213,9 @@ class TestCuration:
         page.wait_for_selector("section.sweep svg.parallel")
         assert page.locator("tr.row", has_text=run["name"]).count() == 0
         page.get_by_label("Show deleted").check()
+        page.wait_for_function("() => location.hash.includes('deleted=1')")
+        # The 32nd child is back (deleted, marked): unfolding waits for the new table.
+        page.get_by_role("button", name="Unfold 32 child runs of arima-grid").click()
         page.wait_for_selector("tr.row.deleted")
         assert page.locator("tr.row.deleted", has_text=run["name"]).count() == 1
         page.locator("tr.row.deleted").scroll_into_view_if_needed()
