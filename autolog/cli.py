@@ -24,6 +24,7 @@ from typing import Any, TextIO
 from ._cli_output import escape
 from ._cli_runs import format_duration, format_number, format_time
 from .errors import AutologError
+from .server.guard import add_guard_options
 
 EXIT_USAGE = 2
 BACKEND_HELP = "where to read (default: the configured backend)"
@@ -139,8 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  AUTOLOG_SERVER_TOKEN=s3cret autolog server --host 0.0.0.0 "
         "--store postgresql://u:pw@db/autolog",
         description="Serve the MLflow REST API over a durable SQL store, and the web UI. Each "
-        "option falls back to AUTOLOG_SERVER_HOST, _PORT, _STORE, _ARTIFACTS, _TOKEN, then the "
-        "default.",
+        "option falls back to AUTOLOG_SERVER_HOST, _PORT, _STORE, _ARTIFACTS, _TOKEN, "
+        "_ALLOW_ORIGIN, _ALLOW_HOST, then the default.",
     )
     server.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     server.add_argument("--port", type=int, help="port; 0 picks a free one (default 5000)")
@@ -155,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--token", help="require 'Authorization: Bearer TOKEN' (prefer AUTOLOG_SERVER_TOKEN)"
     )
+    add_guard_options(server)
 
     ui = command(
         commands,
@@ -171,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument(
         "--read-only", action="store_true", help="no renaming, tagging or deleting from the page"
     )
+    add_guard_options(ui)
     return parser
 
 
@@ -256,7 +259,7 @@ def runs_show(args: argparse.Namespace, out: TextIO) -> int:
         width = max((len(escape(key)) for key in values), default=0)
         for key in sorted(values):
             value = values[key]
-            text = format_number(value) if title == "metrics" else escape(value)
+            text = format_number(value) if title == "metrics" else escape(value)  # type: ignore[arg-type]
             lines.append(f"  {escape(key).ljust(width)}  {text}")
     lines.append(f"\nartifacts ({len(run.artifacts)})")
     lines.extend(f"  {escape(path)}" for path in run.artifacts)
@@ -289,9 +292,9 @@ def expand_run_id(prefix: str, backend: str | None) -> str:
 
 def sync(args: argparse.Namespace, err: TextIO) -> int:
     from ._config import resolve
-    from ._session import backend_for
     from ._shipper import Shipper
     from ._store import LocalStore
+    from .backend import backend_for
     from .plugins import load_plugins
 
     # The journals' folder comes first, so that a folder given as --backend is a

@@ -1,6 +1,7 @@
 """``autolog ui``: the web UI over a local store or a blob container, read-only.
 
     autolog ui [STORE] [--host 127.0.0.1] [--port 5050]
+               [--allow-host NAME]... [--allow-origin ORIGIN]...
 
 STORE is a folder (default: the configured store, ``./autolog-runs``), a
 ``file:`` URI, or a blob URI such as ``wasbs://container@account.blob.core.windows.net/prefix``.
@@ -40,7 +41,7 @@ def main(args: argparse.Namespace) -> int:
         )
         return 1
     from .._config import resolve
-    from .._session import backend_for
+    from ..backend import backend_for
     from ..plugins import load_plugins
     from ..server import bind, server_url
     from .journal_reader import open_reader
@@ -71,9 +72,17 @@ def main(args: argparse.Namespace) -> int:
         ),
         flush=True,
     )
-    editor = ui_editor(reader, args)
+    from ..server.connections import uvicorn_options
+    from ..server.guard import GuardRules
+
+    allowed = _names(args, "allow_host"), _names(args, "allow_origin")
+    rules = GuardRules.for_server(args.host, *allowed)
     config_uvicorn = uvicorn.Config(
-        create_ui_app(reader, editor), log_level="warning", access_log=False, lifespan="off"
+        create_ui_app(reader, rules, ui_editor(reader, args)),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        **uvicorn_options(),
     )
     previous = signal.signal(signal.SIGTERM, _raise_stopped)
     try:
@@ -95,6 +104,11 @@ def ui_editor(reader: Any, args: argparse.Namespace) -> Any:
     if reader.kind != "local" or store is None or not loopback or getattr(args, "read_only", False):
         return None
     return JournalEditor(store)
+
+
+def _names(args: argparse.Namespace, option: str) -> list[str]:
+    """A repeatable ``--allow-*`` option, each value possibly comma-separated."""
+    return [name for value in getattr(args, option, None) or () for name in value.split(",")]
 
 
 def _raise_stopped(signum: int, frame: Any) -> None:
