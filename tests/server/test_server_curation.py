@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import httpx
-from processes import run_autolog_cli, run_script
+
+from tests.support.processes import run_autolog_cli, run_script
 
 LOG_RUNS = """
 import sys

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 
-from processes import run_script
+from tests.support.processes import run_script
 
 LOG_OUTSIDE_A_RUN = """
 import sys

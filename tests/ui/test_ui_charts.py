@@ -7,7 +7,7 @@ import io
 import math
 from pathlib import Path
 
-from ui_browser import Site, open_page
+from tests.support.ui_browser import Site, open_page
 
 
 def _metric_page(page, site: Site, query: str) -> None:

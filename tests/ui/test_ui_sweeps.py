@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ui_browser import Site, open_page
-from ui_processes import Service, run_autolog, start_server, start_ui
+
+from tests.support.ui_browser import Site, open_page
+from tests.support.ui_processes import Service, run_autolog, start_server, start_ui
 
 REPO = Path(__file__).resolve().parents[2]
 EXPERIMENT = "Default"
