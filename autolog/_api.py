@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from . import _integrations
-from ._config import resolve
+from ._config import resolve, settings_file_label
+from ._config_checks import check_config
 from ._records import MetricPoint, RunRecord
 from ._session import session
-from .errors import InvalidInputError
+from .errors import ConfigurationError
 from .run import Run
 
 
@@ -44,6 +45,11 @@ def autolog(
     before or after ``import sklearn`` both work; no framework is imported here.
     Setting ``AUTOLOG_DISABLE=1`` makes this call do nothing.
     """
+    for name, flag in (("disable", disable), ("log_models", log_models), ("silent", silent)):
+        if not isinstance(flag, bool):
+            raise ConfigurationError(
+                f"setting {name!r} from autolog() must be True or False, got {flag!r}"
+            )
     arguments: dict[str, Any] = {
         "backend": backend,
         "experiment": experiment,
@@ -59,7 +65,11 @@ def autolog(
         _integrations.disable_all()
         session.configure(resolve({"disable": True}))
         return
-    config = resolve(arguments, _known_options())
+    try:
+        config = resolve(arguments, _known_options())
+        check_config(config, arguments, settings_file_label())
+    except ConfigurationError as exc:  # the user's mistake: no traceback from inside autolog
+        raise exc.with_traceback(None) from None
     session.configure(config)
     if config.disable:
         _integrations.disable_all()
@@ -101,11 +111,14 @@ def active_run() -> Run | None:
 
 
 def _require_active(what: str) -> Run:
+    """The active run; outside one, a new run is started, as ``mlflow.log_metric`` does.
+
+    That run stays active until ``autolog.end_run()`` or the end of the script,
+    when it ends FINISHED (FAILED after an uncaught exception).
+    """
     run = session.active_run()
     if run is None:
-        raise InvalidInputError(
-            f"{what}() needs an active run: call it inside 'with autolog.start_run():'"
-        )
+        run = session.start_run()
     return run
 
 
@@ -163,13 +176,17 @@ def search_runs(
     backend: str | None = None,
     filter: str | None = None,
     order_by: Sequence[str] | None = None,
+    deleted: bool = False,
 ) -> list[RunRecord]:
     """Runs of ``experiment`` (all experiments when None) matching ``filter``.
 
     ``filter`` uses MLflow's syntax: ``"metrics.rmse < 1 and params.model = 'ridge'"``.
     ``order_by`` takes clauses like ``["metrics.aic ASC"]``; default newest first.
+    Deleted runs (``autolog runs rm``) are left out unless ``deleted=True``.
     """
     runs = session.reader(backend).search_runs(experiment, filter)
+    if not deleted:
+        runs = [run for run in runs if run.lifecycle_stage != "deleted"]
     if order_by:
         from ._filter import sort_runs
 

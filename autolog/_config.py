@@ -73,7 +73,7 @@ def resolve(arguments: Mapping[str, Any], known_options: Mapping[str, Any] | Non
     merged: dict[str, Any] = {}
     options: dict[str, Any] = dict(known_options or {})
     for source, values in (
-        (f"[tool.autolog] in {file_path}", file_values),
+        (file_label(file_path) or "", file_values),
         ("the environment", _environment_layer()),
         ("autolog()", arguments),
     ):
@@ -103,6 +103,17 @@ def resolve(arguments: Mapping[str, Any], known_options: Mapping[str, Any] | Non
 
 def _environment_layer() -> dict[str, Any]:
     return {name: os.environ[var] for name, var in ENVIRONMENT.items() if os.environ.get(var)}
+
+
+def file_label(path: Path | None) -> str | None:
+    """How errors name the settings file: the autolog.toml itself, or pyproject's table."""
+    if path is None:
+        return None
+    return str(path) if path.name == "autolog.toml" else f"[tool.autolog] in {path}"
+
+
+def settings_file_label() -> str | None:
+    return file_label(_file_layer()[1])
 
 
 def _file_layer() -> tuple[dict[str, Any], Path | None]:
@@ -142,6 +153,11 @@ def _convert(name: str, value: Any, source: str) -> Any:
     if name in ("disable", "log_models", "silent", "strict"):
         if isinstance(value, bool):
             return value
+        if source != "the environment":  # a file or an argument has real booleans
+            raise ConfigurationError(
+                f"setting {name!r} from {source} must be true or false (a boolean, not "
+                f"text), got {value!r}"
+            )
         text = str(value).strip().lower()
         if text in _TRUE | _FALSE:
             return text in _TRUE

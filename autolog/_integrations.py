@@ -9,7 +9,6 @@ unpatches every one of them. Private: plugins use :mod:`autolog.integration`.
 from __future__ import annotations
 
 import contextlib
-import warnings
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -17,7 +16,8 @@ from typing import Any
 from . import _imports
 from ._config import Config
 from ._patch import report_failure
-from .errors import AutologWarning, ConfigurationError
+from ._warnings import warn
+from .errors import ConfigurationError
 from .integration import Integration
 
 _patched: dict[str, Integration] = {}
@@ -102,7 +102,7 @@ def _version_supported(cls: type[Integration], config: Config) -> bool:
     )
     if config.strict:
         raise ConfigurationError(message + "; upgrade it, or turn strict mode off")
-    warnings.warn(message + "; its fits are not recorded", AutologWarning, stacklevel=3)
+    warn(message + "; its fits are not recorded")
     return False
 
 

@@ -20,13 +20,12 @@ import json
 import os
 import threading
 import time
-import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import AutologWarning
+from ._warnings import warn
 
 JOURNAL_NAME = "journal.jsonl"
 FSYNC_INTERVAL = 1.0
@@ -129,12 +128,10 @@ class Journal:
     def _report_write_failure(self, exc: OSError) -> None:
         if self._failed is None or self._failed.errno != exc.errno:
             reason = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror
-            warnings.warn(
+            warn(
                 f"autolog could not write to {self.path} ({reason}); training goes on, "
                 "records already written are intact, new ones are dropped until writing "
-                "works again",
-                AutologWarning,
-                stacklevel=5,
+                "works again"
             )
         self._failed = exc
 
@@ -279,12 +276,10 @@ def _open_for_append(path: Path) -> int:
             raise
     if not _warned_descriptors:
         _warned_descriptors = True
-        warnings.warn(
+        warn(
             "autolog: the process has no file descriptors left (its limit is reached); "
             "autolog keeps none open from now on and opens each journal for one write at a "
-            "time. Raise the limit (ulimit -n) or close files your code no longer needs.",
-            AutologWarning,
-            stacklevel=4,
+            "time. Raise the limit (ulimit -n) or close files your code no longer needs."
         )
     return -1
 
@@ -398,6 +393,4 @@ def _warn_damage(path: Path | None, result: JournalRead) -> None:
         )
     if result.damaged_lines:
         parts.append(f"{len(result.damaged_lines)} damaged record(s) failed their checksum")
-    warnings.warn(
-        f"{where}: {'; '.join(parts)}; everything else reads back", AutologWarning, stacklevel=3
-    )
+    warn(f"{where}: {'; '.join(parts)}; everything else reads back")

@@ -48,6 +48,7 @@ import warnings
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
+from ._warnings import warn
 from .errors import AutologWarning, InternalError
 
 Hook = Callable[[Any, tuple, dict], Generator[Any, Any, None]]
@@ -75,27 +76,8 @@ def report_failure(where: str, exc: BaseException) -> None:
     warn(
         f"autolog: {where} failed and was skipped ({type(exc).__name__}: {exc}); "
         "your training is not affected. Please report this with the traceback from "
-        "AUTOLOG_TESTING=1.",
-        stacklevel=3,
+        "AUTOLOG_TESTING=1."
     )
-
-
-def warn(message: str, category: type[Warning] = AutologWarning, stacklevel: int = 2) -> None:
-    """Emit one of autolog's warnings, under the user's filters but never as an exception.
-
-    A filter that turns warnings into errors would otherwise raise it inside
-    the user's ``fit``: replacing their own exception, or stopping a fit that
-    was fine. Such a warning is shown (printed, or captured by pytest) instead.
-    """
-    frame = sys._getframe(min(stacklevel, _depth_of_stack()))
-    _emit(message, category, frame.f_code.co_filename, frame.f_lineno)
-
-
-def _depth_of_stack() -> int:
-    depth, frame = 0, sys._getframe(1)
-    while frame.f_back is not None:
-        depth, frame = depth + 1, frame.f_back
-    return depth
 
 
 def _emit(message: Warning | str, category: type[Warning], filename: str, lineno: int) -> None:

@@ -10,7 +10,13 @@ Record types in a journal (first element of each JSON array):
 ``artifact``  ``["artifact", {path, size, sha256}]``, a file under ``artifacts/``
 ``model``     ``["model", {path, flavor, ...manifest}]``, the run's model directory
 ``end``       ``["end", {status, end_time}]``
+``rename``    ``["rename", {name, time}]``, an edit made after the run (``autolog runs rename``)
+``untag``     ``["untag", {keys: [key, ...], time}]``, tags removed by an edit
+``lifecycle`` ``["lifecycle", {stage: "deleted" | "active", time}]``, soft delete and restore
 ============  =====================================================================
+
+Edits (see :mod:`autolog._curation`) are appended like any other record, so a
+run's history of edits stays in its journal and replicas receive them in order.
 
 Any backend that receives these records can rebuild the same :class:`RunRecord`.
 """
@@ -54,6 +60,8 @@ class RunRecord:
     tags: dict[str, str] = field(default_factory=dict)
     artifacts: list[str] = field(default_factory=list)
     model: dict[str, Any] | None = None
+    #: "active", or "deleted" once soft-deleted (MLflow's lifecycle_stage).
+    lifecycle_stage: str = "active"
 
     @property
     def duration(self) -> float | None:
@@ -108,6 +116,13 @@ class RunReplay:
         elif kind == "end":
             run.status = record[1].get("status", FINISHED)
             run.end_time = record[1].get("end_time")
+        elif kind == "rename":
+            run.name = record[1].get("name") or run.name
+        elif kind == "untag":
+            for key in record[1].get("keys", ()):
+                run.tags.pop(key, None)
+        elif kind == "lifecycle":
+            run.lifecycle_stage = record[1].get("stage", "active")
 
     def _metric(self, record: list[Any]) -> None:
         _, key, value, step, timestamp = record

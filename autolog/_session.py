@@ -30,6 +30,7 @@ from .run import Run, status_for
 
 if TYPE_CHECKING:
     from ._shipper import Shipper
+from ._run_links import announce_run
 
 
 class Session:
@@ -160,6 +161,7 @@ class Session:
             self._stack().append(run)
             if isinstance(journal, Journal):
                 self.journals[run_id] = journal
+        announce_run(run, config)
         if self.store is not None:
             from .plugins import call_each
 

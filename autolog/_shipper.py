@@ -25,8 +25,8 @@ from pathlib import Path
 from ._journal import Journal, read_journal
 from ._store import LocalStore
 from ._validation import strip_credentials
+from ._warnings import warn
 from .backend import Backend, Batch
-from .errors import AutologWarning
 
 POLL_INTERVAL = 0.5
 BACKOFF_FIRST = 0.5
@@ -141,7 +141,6 @@ class Shipper:
         return sent
 
     def _note_refusal(self, run_id: str, exc: BaseException) -> None:
-        import warnings
 
         uri = strip_credentials(self.backend.uri)
         reason = strip_credentials(str(exc))
@@ -149,20 +148,16 @@ class Shipper:
             self.refused = self.last_error = exc
             if getattr(exc, "reported", False):
                 return
-            warnings.warn(
+            warn(
                 f"autolog: {uri} refuses our records ({reason}); check the credentials. "
                 f"Nothing more is sent to it from this process; records stay in "
-                f"{self.store.root}, send them later with: autolog sync",
-                AutologWarning,
-                stacklevel=2,
+                f"{self.store.root}, send them later with: autolog sync"
             )
             return
         self.rejected[run_id] = exc
-        warnings.warn(
+        warn(
             f"autolog: {uri} refused records of run {run_id} ({reason}); that run is set "
-            f"aside, the others go on. It stays whole in {self.store.root}.",
-            AutologWarning,
-            stacklevel=2,
+            f"aside, the others go on. It stays whole in {self.store.root}."
         )
 
     def _note_failure(self, exc: BaseException) -> None:
@@ -172,15 +167,12 @@ class Shipper:
         self._retry_at = time.monotonic() + delay * random.uniform(0.5, 1.0)
         if not self._warned and not getattr(exc, "reported", False):
             self._warned = True
-            import warnings
 
-            warnings.warn(
+            warn(
                 f"autolog cannot reach {strip_credentials(self.backend.uri)} "
                 f"({type(exc).__name__}: {strip_credentials(str(exc))}); training goes on, "
                 f"records are kept in {self.store.root} and sent when it answers "
-                "(or later with: autolog sync)",
-                AutologWarning,
-                stacklevel=2,
+                "(or later with: autolog sync)"
             )
 
     # -- shipping ----------------------------------------------------------

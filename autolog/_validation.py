@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
-# REDACTED and strip_credentials are imported from here by the modules that predate _redaction.
 from ._redaction import REDACTED, active, strip_credentials  # noqa: F401
-from .errors import AutologWarning, InvalidInputError
+
+# REDACTED and strip_credentials are imported from here by the modules that predate _redaction.
+from ._warnings import warn
+from .errors import InvalidInputError
 
 MAX_KEY_LENGTH = 250
 MAX_PARAM_LENGTH = 6000
@@ -139,11 +140,7 @@ def clean_texts(values: Mapping[str, Any], what: str, limit: int) -> dict[str, s
             value = redactor.redact_structure(value)
         text = redactor.redact(key, text_value(value))
         if len(text) > limit:
-            warnings.warn(
-                f"{what} {key!r} is {len(text)} characters long; it was truncated to {limit}",
-                AutologWarning,
-                stacklevel=4,
-            )
+            warn(f"{what} {key!r} is {len(text)} characters long; it was truncated to {limit}")
             text = text[:limit]
         cleaned[key] = text
     return cleaned

@@ -1,7 +1,9 @@
 """The ``autolog`` command: list and show runs, send what is unsent.
 
-    autolog runs ls [--experiment NAME] [--filter EXPR] [--backend URI] [--limit N]
+    autolog runs ls [--experiment NAME] [--filter EXPR] [--format table|csv|json] ...
     autolog runs show RUN_ID [--backend URI]
+    autolog runs rename|tag|note|rm|restore RUN_ID ...
+    autolog experiments ls
     autolog sync [--dir FOLDER] [--backend URI ...]
     autolog ui [STORE] [--host 127.0.0.1] [--port 5050]
 
@@ -13,18 +15,20 @@ clear line on bad input.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import time
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any, TextIO
 
+from ._cli_output import escape
+from ._cli_runs import format_duration, format_number, format_time
 from .errors import AutologError
 from .server.guard import add_guard_options
 
 EXIT_USAGE = 2
+BACKEND_HELP = "where to read (default: the configured backend)"
+RAW = argparse.RawDescriptionHelpFormatter
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,41 +37,111 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"autolog: error: {message}\n")
 
 
+def _version() -> str:
+    from . import __version__
+
+    return f"autolog {__version__}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="autolog",
-        description="Experiment tracking for machine learning code: look at recorded runs.",
+        description="Experiment tracking for machine learning code: look at recorded runs, "
+        "curate them, send them on, serve them.",
+        epilog="examples:\n  autolog runs ls -e arima\n  autolog runs show 3f2a9c1b7d4e\n"
+        "  autolog ui\n\n`autolog COMMAND --help` tells more about each command.",
+        formatter_class=RAW,
     )
+    parser.add_argument("--version", "-V", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands.required = True
 
-    runs = commands.add_parser("runs", help="list runs or show one")
+    def command(group: Any, name: str, help_text: str, example: str, **kw: Any) -> Any:
+        kw.setdefault("description", help_text)
+        return group.add_parser(name, help=help_text, epilog=example, formatter_class=RAW, **kw)
+
+    runs = command(
+        commands, "runs", "list, show and curate runs", "example:\n  autolog runs ls --format csv"
+    )
     run_commands = runs.add_subparsers(dest="runs_command", metavar="ACTION", parser_class=_Parser)
     run_commands.required = True
-    ls = run_commands.add_parser("ls", help="a table of runs, newest first")
+    ls = command(
+        run_commands,
+        "ls",
+        "a table of runs, newest first, each child under its parent",
+        "examples:\n  autolog runs ls -e arima -n 10\n"
+        '  autolog runs ls -f "metrics.aic < 1000" -o "metrics.aic ASC"\n'
+        "  autolog runs ls --params order,trend --metrics aic,bic\n"
+        "  autolog runs ls --format json | jq '.[0].metrics'",
+    )
     ls.add_argument("--experiment", "-e", help="only runs of this experiment")
     ls.add_argument("--filter", "-f", help='MLflow filter syntax, e.g. "metrics.aic < 1000"')
     ls.add_argument("--order-by", "-o", action="append", help='e.g. "metrics.aic ASC"')
-    ls.add_argument("--backend", "-b", help="where to read (default: the configured backend)")
-    ls.add_argument("--limit", "-n", type=_positive_int, default=50, help="rows (default 50)")
-    ls.add_argument("--metrics", "-m", help="comma-separated metric columns (default: a few)")
-    show = run_commands.add_parser("show", help="everything about one run")
+    ls.add_argument("--backend", "-b", help=BACKEND_HELP)
+    ls.add_argument(
+        "--limit", "-n", type=_positive_int, help="rows (default 50 for a table, all for csv/json)"
+    )
+    ls.add_argument(
+        "--metrics", "-m", help="comma-separated metric columns (default: those most runs share)"
+    )
+    ls.add_argument(
+        "--params", "-p", help="comma-separated param columns (default: those that vary)"
+    )
+    ls.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="table (default), or csv/json with every param and metric",
+    )
+    ls.add_argument("--deleted", action="store_true", help="include deleted runs")
+    show = command(
+        run_commands,
+        "show",
+        "everything about one run",
+        "example:\n  autolog runs show 3f2a9c1b7d4e",
+    )
     show.add_argument("run_id", metavar="RUN_ID")
-    show.add_argument("--backend", "-b", help="where to read (default: the configured backend)")
+    show.add_argument("--backend", "-b", help=BACKEND_HELP)
+    from ._cli_edit import add_parsers
 
-    sync = commands.add_parser(
-        "sync", help="send records that remote backends have not acknowledged yet"
+    add_parsers(run_commands, BACKEND_HELP)
+
+    experiments = command(
+        commands, "experiments", "list experiments", "example:\n  autolog experiments ls"
+    )
+    experiment_commands = experiments.add_subparsers(
+        dest="experiments_command", metavar="ACTION", parser_class=_Parser
+    )
+    experiment_commands.required = True
+    experiments_ls = command(
+        experiment_commands,
+        "ls",
+        "experiments with their number of runs, most recently active first",
+        "examples:\n  autolog experiments ls\n  autolog experiments ls --format json",
+    )
+    experiments_ls.add_argument("--backend", "-b", help=BACKEND_HELP)
+    experiments_ls.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    experiments_ls.add_argument("--deleted", action="store_true", help="count deleted runs too")
+
+    sync = command(
+        commands,
+        "sync",
+        "send records that remote backends have not acknowledged yet",
+        "examples:\n  autolog sync\n  autolog sync --backend http://tracking:5000",
     )
     sync.add_argument("--dir", "-d", help="the local store holding the journals")
     sync.add_argument("--backend", "-b", action="append", help="send to this backend (repeatable)")
     sync.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
-    server = commands.add_parser(
+    server = command(
+        commands,
         "server",
-        help="run the tracking server (MLflow REST API); needs autolog-tracking[server]",
-        description="Serve the MLflow REST API over a durable SQL store. Each option falls back "
-        "to AUTOLOG_SERVER_HOST, _PORT, _STORE, _ARTIFACTS, _TOKEN, _ALLOW_ORIGIN, _ALLOW_HOST, "
-        "then the default.",
+        "run the tracking server (MLflow REST API); needs autolog-tracking[server]",
+        "examples:\n  autolog server --port 5000\n"
+        "  AUTOLOG_SERVER_TOKEN=s3cret autolog server --host 0.0.0.0 "
+        "--store postgresql://u:pw@db/autolog",
+        description="Serve the MLflow REST API over a durable SQL store, and the web UI. Each "
+        "option falls back to AUTOLOG_SERVER_HOST, _PORT, _STORE, _ARTIFACTS, _TOKEN, "
+        "_ALLOW_ORIGIN, _ALLOW_HOST, then the default.",
     )
     server.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     server.add_argument("--port", type=int, help="port; 0 picks a free one (default 5000)")
@@ -84,16 +158,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_guard_options(server)
 
-    ui = commands.add_parser(
+    ui = command(
+        commands,
         "ui",
-        help="browse runs in a web UI, over a local store or blob container (read-only)",
+        "browse and curate runs in a web UI, over a local store or blob container",
+        "examples:\n  autolog ui\n  autolog ui path/to/autolog-runs --port 8080",
         description="Serve the web UI over a local store (default: the configured one, "
-        "./autolog-runs) or a blob URI, read-only, and print its URL. Needs "
+        "./autolog-runs) or a blob URI (read-only), and print its URL. Needs "
         "autolog-tracking[server]. `autolog server` serves the same UI at its own URL.",
     )
     ui.add_argument("store", nargs="?", metavar="STORE", help="folder, file: URI or blob URI")
     ui.add_argument("--host", default="127.0.0.1", help="interface to listen on (127.0.0.1)")
     ui.add_argument("--port", type=int, default=5050, help="port; 0 picks a free one (5050)")
+    ui.add_argument(
+        "--read-only", action="store_true", help="no renaming, tagging or deleting from the page"
+    )
     add_guard_options(ui)
     return parser
 
@@ -110,12 +189,26 @@ def _positive_int(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``autolog`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
+        if args.command is None:
+            parser.print_help(sys.stdout)
+            return 0
         if args.command == "runs" and args.runs_command == "ls":
+            from ._cli_runs import runs_ls
+
             return runs_ls(args, sys.stdout)
         if args.command == "runs" and args.runs_command == "show":
             return runs_show(args, sys.stdout)
+        if args.command == "runs":
+            from ._cli_edit import run_edit
+
+            return run_edit(args, sys.stdout, sys.stderr)
+        if args.command == "experiments":
+            from ._cli_runs import experiments_ls
+
+            return experiments_ls(args, sys.stdout)
         if args.command == "sync":
             return sync(args, sys.stderr)
         if args.command == "server":
@@ -127,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_ui(args)
     except AutologError as exc:
-        print(f"autolog: error: {exc}", file=sys.stderr)
+        print(f"autolog: error: {escape(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("autolog: interrupted", file=sys.stderr)
@@ -138,114 +231,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_USAGE
 
 
-def runs_ls(args: argparse.Namespace, out: TextIO) -> int:
-    import autolog
-
-    runs = autolog.search_runs(
-        experiment=args.experiment,
-        backend=args.backend,
-        filter=args.filter,
-        order_by=args.order_by,
-    )
-    shown = runs[: args.limit]
-    if not shown:
-        print("no runs", file=out)
-        return 0
-    metric_keys = _metric_columns(shown, args.metrics)
-    header = ["id", "name", "experiment", "status", "start", "duration", *metric_keys]
-    rows = [
-        [
-            run.id[:12],
-            "  " * depth + ("└ " if depth else "") + run.name,
-            run.experiment,
-            run.status,
-            format_time(run.start_time),
-            format_duration(run.duration),
-            *(format_number(run.metrics.get(key)) for key in metric_keys),
-        ]
-        for depth, run in fold_children(shown)
-    ]
-    print(format_table(header, rows), file=out)
-    if len(runs) > len(shown):
-        print(f"({len(runs) - len(shown)} more; use --limit)", file=out)
-    return 0
-
-
-def fold_children(runs: list) -> list[tuple[int, Any]]:
-    """Order runs so each child follows its parent, with its depth; orphans stay top-level."""
-    ids = {run.id for run in runs}
-    children: dict[str, list] = {}
-    for run in runs:
-        if run.parent_id in ids:
-            children.setdefault(run.parent_id, []).append(run)
-    folded: list[tuple[int, Any]] = []
-
-    def add(run: Any, depth: int) -> None:
-        folded.append((depth, run))
-        for child in sorted(children.get(run.id, []), key=lambda r: (r.start_time, r.id)):
-            add(child, depth + 1)
-
-    for run in runs:
-        if run.parent_id not in ids:
-            add(run, 0)
-    return folded
-
-
-def _metric_columns(runs: list, requested: str | None, most: int = 4) -> list[str]:
-    if requested:
-        return [key.strip() for key in requested.split(",") if key.strip()]
-    counts: dict[str, int] = {}
-    for run in runs:
-        for key in run.metrics:
-            counts[key] = counts.get(key, 0) + 1
-    return sorted(counts, key=lambda key: (-counts[key], key))[:most]
-
-
 def runs_show(args: argparse.Namespace, out: TextIO) -> int:
     import autolog
 
-    run_id = _expand_run_id(args.run_id, args.backend)
+    from ._curation import NOTE_TAG
+    from ._run_ids import expand_run_id
+
+    run_id = expand_run_id(args.run_id, args.backend)
     run = autolog.get_run(run_id, backend=args.backend)
+    tags = dict(run.tags)
+    note = tags.pop(NOTE_TAG, None)
     lines = [
         f"run         {run.id}",
-        f"name        {run.name}",
-        f"experiment  {run.experiment}",
-        f"status      {run.status}",
+        f"name        {escape(run.name)}",
+        f"experiment  {escape(run.experiment)}",
+        f"status      {run.status}" + ("  (deleted)" if run.lifecycle_stage == "deleted" else ""),
         f"started     {format_time(run.start_time)}",
         f"duration    {format_duration(run.duration)}",
     ]
     if run.parent_id:
         lines.append(f"parent      {run.parent_id}")
-    for title, values in (("params", run.params), ("metrics", run.metrics), ("tags", run.tags)):
+    if note:
+        lines.append(
+            "note        " + "\n            ".join(escape(line) for line in note.splitlines())
+        )
+    for title, values in (("params", run.params), ("metrics", run.metrics), ("tags", tags)):
         lines.append(f"\n{title} ({len(values)})")
-        width = max((len(key) for key in values), default=0)
+        width = max((len(escape(key)) for key in values), default=0)
         for key in sorted(values):
             value = values[key]
-            text = format_number(value) if title == "metrics" else value  # type: ignore[arg-type]
-            lines.append(f"  {key.ljust(width)}  {text}")
+            text = format_number(value) if title == "metrics" else escape(value)  # type: ignore[arg-type]
+            lines.append(f"  {escape(key).ljust(width)}  {text}")
     lines.append(f"\nartifacts ({len(run.artifacts)})")
-    lines.extend(f"  {path}" for path in run.artifacts)
+    lines.extend(f"  {escape(path)}" for path in run.artifacts)
     if run.model:
-        lines.append(f"\nmodel  flavor={run.model.get('flavor')}  path={run.model.get('path')}")
+        lines.append(
+            f"\nmodel  flavor={escape(run.model.get('flavor'))}  "
+            f"path={escape(run.model.get('path'))}"
+        )
         lines.append(f"  load it with: autolog.load_model({run.id!r})")
     print("\n".join(lines), file=out)
     return 0
-
-
-def _expand_run_id(prefix: str, backend: str | None) -> str:
-    """Accept the 12-character ids ``runs ls`` prints, as long as they are unambiguous."""
-    import autolog
-
-    from .errors import RunNotFoundError
-
-    if len(prefix) == 32:
-        return prefix
-    matches = [run.id for run in autolog.search_runs(backend=backend) if run.id.startswith(prefix)]
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        raise RunNotFoundError(f"no run id starts with {prefix!r}; see: autolog runs ls")
-    raise RunNotFoundError(f"{len(matches)} runs start with {prefix!r}; give more characters")
 
 
 def sync(args: argparse.Namespace, err: TextIO) -> int:
@@ -346,42 +372,6 @@ class ProgressBar:
         if self.enabled:
             self._draw()
             print(file=self.out)
-
-
-def format_table(header: list[str], rows: list[list[str]]) -> str:
-    """Columns padded to their widest cell, with a rule under the header."""
-    table = [[str(cell) for cell in row] for row in (header, *rows)]
-    widths = [max(len(cell) for cell in column) for column in zip(*table, strict=True)]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in table
-    ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
-
-
-def format_time(ms: int | None) -> str:
-    if not ms:
-        return "-"
-    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, seconds = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
-
-
-def format_number(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if math.isnan(value) or math.isinf(value):
-        return str(value)
-    return f"{value:.6g}"
 
 
 if __name__ == "__main__":

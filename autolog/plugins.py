@@ -20,7 +20,6 @@ import importlib
 import os
 import sys
 import threading
-import warnings
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -28,7 +27,8 @@ import pluggy
 
 from . import hookspecs
 from ._patch import report_failure, testing
-from .errors import AutologWarning, InvalidInputError, ModelNotLoadableError
+from ._warnings import warn
+from .errors import InvalidInputError, ModelNotLoadableError
 
 
 class PluginManager(pluggy.PluginManager):
@@ -179,11 +179,9 @@ def _load_entry_points() -> None:
             plugin = entry_point.load()
             pm.register(plugin, name=entry_point.name)
         except Exception as exc:
-            warnings.warn(
+            warn(
                 f"autolog plugin {entry_point.name!r} ({entry_point.value}) could not be "
-                f"loaded and is skipped: {type(exc).__name__}: {exc}",
-                AutologWarning,
-                stacklevel=2,
+                f"loaded and is skipped: {type(exc).__name__}: {exc}"
             )
 
 

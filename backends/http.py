@@ -28,7 +28,6 @@ import json
 import math
 import re
 import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -37,9 +36,11 @@ from urllib.parse import quote, urlsplit
 
 from .._containment import contained
 from .._records import FINISHED, STATUSES, MetricPoint, RunRecord
+from .._warnings import warn
 from ..backend import Backend, Batch
-from ..errors import AutologWarning, RunNotFoundError, UnsafePathError
+from ..errors import RunNotFoundError, UnsafePathError
 from ._mlflow_rest import RestClient, ServerRejectedError, ServerUnavailableError
+from ._ship_edits import EDIT_KINDS, ship_edits
 
 __all__ = ["HttpBackend", "ServerRejectedError", "ServerUnavailableError"]
 
@@ -96,6 +97,7 @@ class HttpBackend(Backend):
         tags: dict[str, str] = {}
         metrics: list[dict] = []
         files: list[str] = []
+        edits: list[list] = []
         end = None
         for record in batch.records:
             kind = record[0]
@@ -114,10 +116,14 @@ class HttpBackend(Backend):
                 tags[MODEL_TAG] = _model_tag(record[1])
             elif kind == "end":
                 end = record[1]
+            elif kind in EDIT_KINDS:
+                edits.append(record)
         for body in _batches(params, tags, metrics):
             self.rest.call("runs/log-batch", {"run_id": run.id, **body})
         for path in files:
             self._upload(run, batch.artifacts_dir, path)
+        if edits:
+            ship_edits(self.rest, run.id, edits)
         if end is not None:
             status = end.get("status", FINISHED)
             self.rest.call("runs/update", {"run_id": run.id, "status": status, **_end_time(end)})
@@ -126,14 +132,12 @@ class HttpBackend(Backend):
         try:  # a crafted journal can name /etc/passwd or ../../.ssh/id_rsa
             source = contained(artifacts_dir, path, f"artifact of run {run.id}")
         except UnsafePathError as exc:
-            warnings.warn(f"{exc}; it is not sent to {self.uri}", AutologWarning, stacklevel=2)
+            warn(f"{exc}; it is not sent to {self.uri}")
             return
         if not source.is_file():
-            warnings.warn(
+            warn(
                 f"artifact {path!r} of run {run.id} is no longer in {artifacts_dir}; "
-                f"it is not sent to {self.uri}",
-                AutologWarning,
-                stacklevel=2,
+                f"it is not sent to {self.uri}"
             )
             return
         self.rest.request("PUT", self._artifact_url(run, path), file=source)
@@ -278,6 +282,7 @@ class HttpBackend(Backend):
             metrics={m["key"]: _double(m["value"]) for m in data.get("metrics", [])},
             tags={k: v for k, v in tags.items() if k not in HIDDEN_TAGS},
             model=model,
+            lifecycle_stage=info.get("lifecycle_stage") or "active",
         )
 
     def search_runs(
@@ -295,7 +300,11 @@ class HttpBackend(Backend):
         token = None
         for first in range(0, len(experiment_ids), 100):
             while True:
-                body = {"experiment_ids": experiment_ids[first : first + 100], "max_results": 1000}
+                body = {
+                    "experiment_ids": experiment_ids[first : first + 100],
+                    "max_results": 1000,
+                    "run_view_type": "ALL",  # deleted ones too; autolog.search_runs hides them
+                }
                 page = self.rest.call("runs/search", _with_token(body, token))
                 records.extend(self._record(run) for run in page.get("runs", []))
                 token = page.get("next_page_token")

@@ -37,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -156,6 +157,8 @@ class Service:
         assert self.process.stdout is not None
         first = self.process.stdout.readline()
         self.url = first.split(" at " if " at " in first else "listening on ")[-1].split()[0]
+        # Keep reading (the server's access log): a full pipe would stall the server.
+        threading.Thread(target=self.process.stdout.read, daemon=True).start()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .._patch import warn
+from .._warnings import warn
 from ..errors import ModelNotLoadableError
 
 _LOCAL = re.compile(r"(?:local object|get local object) '([^']+)'")
@@ -45,8 +45,7 @@ def warn_unsaveable(model: Any, exc: BaseException) -> None:
     """One warning: this run has no model, and why."""
     warn(
         f"autolog: the fitted {type(model).__qualname__} cannot be saved, so its run has no "
-        f"model: {unsaveable_reason(exc)}. Pass autolog(log_models=False) to skip saving.",
-        stacklevel=3,
+        f"model: {unsaveable_reason(exc)}. Pass autolog(log_models=False) to skip saving."
     )
 
 

@@ -28,6 +28,7 @@ import json
 import pickle
 import sys
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from .._config import Config
@@ -124,7 +125,7 @@ def _inside_prediction() -> bool:
     Walks up from the patched call through sklearn's frames only: the first
     frame of other code (the user's) ends the search.
     """
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
         if not module.startswith(("autolog.", "wrapt.")):

@@ -122,7 +122,7 @@ def _user_code(value: Any) -> str | None:
         if not _from_pure_library(owner):
             return f"it holds user code ({getattr(value, '__qualname__', cls.__qualname__)})"
         return None
-    if not _library_class(cls):
+    if not _library_class(cls):  # type: ignore[arg-type]  # classes are hashable
         return f"it is or holds an object of a user class ({cls.__qualname__})"
     return None
 

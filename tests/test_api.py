@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import autolog
-from autolog.errors import InvalidInputError, RunNotFoundError
+from autolog.errors import RunNotFoundError
 
 
 class TestRuns:
@@ -84,10 +84,16 @@ class TestRuns:
         assert {"t": "v", "u": "2"}.items() <= read.tags.items()
         assert [p.step for p in autolog.get_metric_history(run.id, "m")] == [0, 1]
 
-    def test_logging_without_an_active_run_is_a_clear_error(self, store: Path) -> None:
-        """Module-level logging outside a run says how to start one."""
-        with pytest.raises(InvalidInputError, match="start_run"):
-            autolog.log_metric("x", 1)
+    def test_logging_without_an_active_run_starts_one(self, store: Path) -> None:
+        """Module-level logging outside a run starts one, as mlflow.log_metric does."""
+        autolog.log_param("alpha", 0.5)
+        autolog.log_metric("x", 1)
+        run = autolog.active_run()
+        assert run is not None
+        autolog.end_run()
+        got = autolog.get_run(run.id)
+        assert got.params == {"alpha": "0.5"} and got.metrics == {"x": 1}
+        assert got.status == "FINISHED"
 
     def test_start_run_without_with_and_end_run(self, store: Path) -> None:
         """start_run() also works without a with-block, ended by end_run()."""

@@ -36,11 +36,11 @@ def two_runs(tmp_path: Path) -> tuple[str, str]:
 
 class TestRuns:
     def test_ls_prints_a_table(self, tmp_path: Path, two_runs) -> None:
-        """runs ls shows id, name, experiment, status, start, duration and metric columns."""
+        """runs ls shows id, name, status, start, duration and metric columns (one experiment)."""
         out = cli("runs", "ls", cwd=tmp_path)
         assert out.returncode == 0, out.stderr
         header, _rule, *rows = out.stdout.splitlines()
-        assert header.split()[:6] == ["id", "name", "experiment", "status", "start", "duration"]
+        assert header.split()[:5] == ["id", "name", "status", "start", "duration"]
         assert "aic" in header and "bic" in header
         assert len(rows) == 2
         assert "grid" in rows[0]
@@ -49,7 +49,7 @@ class TestRuns:
     def test_ls_filter_and_experiment(self, tmp_path: Path, two_runs) -> None:
         """--filter and --experiment narrow the table."""
         out = cli("runs", "ls", "-e", "arima", "--filter", "metrics.aic < 1000", cwd=tmp_path)
-        assert out.stdout.strip() == "no runs"
+        assert out.stdout.strip() == "no runs (deleted runs: --deleted)"
 
     def test_show_prints_everything_about_a_run(self, tmp_path: Path, two_runs) -> None:
         """runs show (with a 12-character id) prints params, metrics, tags and parent."""
@@ -70,6 +70,8 @@ class TestRuns:
             (["runs", "ls", "--backend", "s4://x"], "no backend handles 's4://x'"),
             (["sync", "--backend", "nope://x"], "no backend handles 'nope://x'"),
             (["runs"], "required"),
+            (["runs", "tag", "0" * 32, "novalue"], "is not KEY=VALUE"),
+            (["runs", "rename", "zz", "x"], "no run id starts with 'zz'"),
             (["fly"], "invalid choice"),
         ],
     )
@@ -82,13 +84,34 @@ class TestRuns:
         assert message in out.stderr
         assert "Traceback" not in out.stderr
 
-    @pytest.mark.parametrize("args", [[], ["runs"], ["runs", "ls"], ["runs", "show"], ["sync"]])
-    def test_help_for_each_command(self, args: list[str], capsys: pytest.CaptureFixture) -> None:
-        """--help works for the command and each subcommand."""
+    @pytest.mark.parametrize(
+        "args",
+        [
+            ["runs"],
+            ["runs", "ls"],
+            ["runs", "show"],
+            ["runs", "rename"],
+            ["runs", "tag"],
+            ["runs", "note"],
+            ["runs", "rm"],
+            ["runs", "restore"],
+            ["experiments"],
+            ["experiments", "ls"],
+            ["sync"],
+            ["server"],
+            ["ui"],
+        ],
+    )
+    def test_help_for_each_command_has_an_example(
+        self, args: list[str], capsys: pytest.CaptureFixture
+    ) -> None:
+        """--help works for every command and subcommand, and shows an example."""
         with pytest.raises(SystemExit) as exited:
             main([*args, "--help"])
         assert exited.value.code == 0
-        assert "usage: autolog" in capsys.readouterr().out
+        text = capsys.readouterr().out
+        assert "usage: autolog" in text
+        assert "example" in text and f"autolog {' '.join(args)}" in text
 
 
 class TestSync:

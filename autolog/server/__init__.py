@@ -80,16 +80,18 @@ def serve(settings: Any) -> int:
     everywhere = " (all interfaces)" if settings.host in ("0.0.0.0", "::", "") else ""
     print(
         f"autolog server listening on {url}{everywhere}\n"
-        f"  store {db.display_url}, artifacts {artifacts.location}, {auth}",
+        f"  store {db.display_url}, artifacts {artifacts.location}, {auth}\n"
+        f"  web UI: {url}/   MLflow clients: MLFLOW_TRACKING_URI={url}",
         flush=True,
     )
+    from .access_log import AccessLog
     from .connections import uvicorn_options
 
     limits = uvicorn_options(
         settings.header_timeout, settings.keep_alive_timeout, settings.max_connections
     )
     config = uvicorn.Config(
-        app,
+        AccessLog(app),
         log_level="warning",
         access_log=False,
         lifespan="off",
@@ -112,9 +114,13 @@ def serve(settings: Any) -> int:
 def web_ui(store: Any, artifacts: Any) -> list:
     """The web UI's routes at ``/`` (see autolog.ui), reading the same store as the API."""
     from ..ui.app import ui_routes
+    from ..ui.edits import StoreEditor
     from ..ui.sql_reader import SqlReader
 
-    return ui_routes(SqlReader(store, artifacts))
+    reader = SqlReader(store, artifacts)
+    return ui_routes(
+        reader, StoreEditor(store, resolve=lambda run_id: reader.run(run_id).record.id)
+    )
 
 
 def _raise_stopped(signum: int, frame: Any) -> None:

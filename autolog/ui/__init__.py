@@ -62,8 +62,14 @@ def main(args: argparse.Namespace) -> int:
     url = server_url(args.host, sock.getsockname()[1])
     everywhere = args.host in ("0.0.0.0", "::", "")
     print(
-        f"autolog ui: {reader.source} (read-only) at {url}"
-        + ("\n  listening on all interfaces, without a password" if everywhere else ""),
+        f"autolog ui: {reader.source}"
+        + (" (read-only)" if ui_editor(reader, args) is None else "")
+        + f" at {url}"
+        + (
+            "\n  listening on all interfaces, without a password, so read-only"
+            if everywhere
+            else ""
+        ),
         flush=True,
     )
     from ..server.connections import uvicorn_options
@@ -72,7 +78,7 @@ def main(args: argparse.Namespace) -> int:
     allowed = _names(args, "allow_host"), _names(args, "allow_origin")
     rules = GuardRules.for_server(args.host, *allowed)
     config_uvicorn = uvicorn.Config(
-        create_ui_app(reader, rules),
+        create_ui_app(reader, rules, ui_editor(reader, args)),
         log_level="warning",
         access_log=False,
         lifespan="off",
@@ -87,6 +93,17 @@ def main(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
         sock.close()
     return 0
+
+
+def ui_editor(reader: Any, args: argparse.Namespace) -> Any:
+    """Edits for a local folder served on this machine only; none for blobs or other hosts."""
+    from .._curation import JournalEditor
+
+    loopback = args.host in ("127.0.0.1", "localhost", "::1")
+    store = getattr(reader.journals, "store", None)
+    if reader.kind != "local" or store is None or not loopback or getattr(args, "read_only", False):
+        return None
+    return JournalEditor(store)
 
 
 def _names(args: argparse.Namespace, option: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""The web UI's JSON API under ``/ui-api/``: read-only, over any :class:`Reader`.
+"""The web UI's JSON API under ``/ui-api/``: reads over any :class:`Reader`, one edit route.
 
 ======================================  ================================================
 ``GET /ui-api/info``                    what is being shown (source, kind, version)
@@ -7,7 +7,10 @@
 ``GET /ui-api/runs/{id}``               one run: params, tags, metric summaries, files
 ``GET /ui-api/runs/{id}/metric?key=``   a metric's points, downsampled for the view
 ``GET /ui-api/runs/{id}/artifacts/{p}``  download one artifact file
+``POST /ui-api/runs/{id}/edit``         rename, note, tags, delete, restore (see edits.py)
 ======================================  ================================================
+
+``?deleted=1`` on the runs table includes soft-deleted runs (marked ``deleted``).
 
 The runs table is columnar (``param_keys``/``metric_keys`` once, then one
 list of values per run), which keeps 5,000 runs to a small, quick response.
@@ -20,7 +23,6 @@ in the UI's origin.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import quote
 
@@ -31,11 +33,13 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route, Router
 
+from .._curation import Editor
 from .._records import RunRecord
+from .edits import edit_route
 from .readers import ArtifactFile, BadRequest, NotFound, Reader, RunDetail
+from .responses import NO_STORE, json_response
 
 MAX_POINTS = 20_000
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 def encode_float(value: float | None) -> float | str | None:
@@ -43,11 +47,6 @@ def encode_float(value: float | None) -> float | str | None:
     if value is None or value - value == 0.0:
         return value
     return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    content = json.dumps(body, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
-    return Response(content, status, NO_STORE, media_type="application/json")
 
 
 def runs_payload(experiment: str, records: list[RunRecord], total: int) -> dict[str, Any]:
@@ -65,6 +64,7 @@ def runs_payload(experiment: str, records: list[RunRecord], total: int) -> dict[
                 "start": run.start_time,
                 "end": run.end_time,
                 "parent": run.parent_id,
+                **({"deleted": True} if run.lifecycle_stage == "deleted" else {}),
                 "p": [run_params.get(key) for key in param_keys],
                 "m": [encode_float(run_metrics.get(key)) for key in metric_keys],
             }
@@ -96,6 +96,7 @@ def run_payload(detail: RunDetail) -> dict[str, Any]:
         "experiment": run.experiment,
         "parent": _summary(detail.parent) if detail.parent else None,
         "parent_id": run.parent_id,
+        "deleted": run.lifecycle_stage == "deleted",
         "children": [_summary(child) for child in detail.children],
         "params": run.params,
         "tags": run.tags,
@@ -164,8 +165,12 @@ def _artifact_response(found: ArtifactFile) -> Response:
     )
 
 
-def api_routes(reader: Reader) -> Mount:
-    """The ``/ui-api`` mount: JSON endpoints (gzipped when large) and artifact downloads."""
+def api_routes(reader: Reader, editor: Editor | None = None) -> Mount:
+    """The ``/ui-api`` mount: JSON endpoints (gzipped when large) and artifact downloads.
+
+    With an ``editor``, runs can be edited (:mod:`autolog.ui.edits`); without, the
+    edit route answers 405 and ``/info`` says ``read_only``.
+    """
     from .. import __version__
 
     async def answer(call: Any, *args: Any) -> Response:
@@ -182,7 +187,7 @@ def api_routes(reader: Reader) -> Mount:
             {
                 "source": reader.source,
                 "kind": reader.kind,
-                "read_only": True,
+                "read_only": editor is None,
                 "version": __version__,
             }
         )
@@ -198,11 +203,12 @@ def api_routes(reader: Reader) -> Mount:
     async def runs(request: Request) -> Response:
         experiment = request.query_params.get("experiment", "")
         text = request.query_params.get("filter") or None
+        deleted = request.query_params.get("deleted", "") in ("1", "true")
 
         def table() -> dict[str, Any]:
             if not experiment:
                 raise BadRequest("give the experiment as ?experiment=NAME")
-            records, total = reader.runs(experiment, text)
+            records, total = reader.runs(experiment, text, deleted=deleted)
             return runs_payload(experiment, records, total)
 
         return await answer(table)
@@ -225,6 +231,7 @@ def api_routes(reader: Reader) -> Mount:
             Route("/runs", runs, methods=["GET"]),
             Route("/runs/{run_id}", run, methods=["GET"]),
             Route("/runs/{run_id}/metric", metric, methods=["GET"]),
+            edit_route(editor, answer, lambda run_id: run_payload(reader.run(run_id))),
         ]
     )
     # Files go out as they are (sendfile, Content-Length); JSON is gzipped when large.

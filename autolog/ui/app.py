@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .._curation import Editor
 from ..server.guard import GuardRules, RequestGuard
 from .api import api_routes
 from .readers import Reader
@@ -57,7 +58,7 @@ class _Assets(StaticFiles):
         await super().__call__(scope, receive, send_with_headers)
 
 
-def ui_routes(reader: Reader) -> list[BaseRoute]:
+def ui_routes(reader: Reader, editor: Editor | None = None) -> list[BaseRoute]:
     """The page, its assets and its API, for mounting at ``/`` of any Starlette app."""
     page = (STATIC / "index.html").read_bytes()
 
@@ -66,16 +67,19 @@ def ui_routes(reader: Reader) -> list[BaseRoute]:
 
     return [
         Route("/", index, methods=["GET"]),
-        api_routes(reader),
+        api_routes(reader, editor),
         Mount("/static", app=_Assets(directory=STATIC), name="ui-static"),
     ]
 
 
-def create_ui_app(reader: Reader, rules: GuardRules | None = None) -> ASGIApp:
-    """The app of ``autolog ui``: the UI and ``/health``, behind the request guard."""
+def create_ui_app(
+    reader: Reader, rules: GuardRules | None = None, editor: Editor | None = None
+) -> ASGIApp:
+    """The app of ``autolog ui``: the UI and ``/health``, behind the request guard;
+    read-only without an ``editor``."""
 
     async def health(request: Request) -> Response:
         return PlainTextResponse("OK")
 
-    app = Starlette(routes=[Route("/health", health, methods=["GET"]), *ui_routes(reader)])
-    return RequestGuard(app, rules or GuardRules.for_server("127.0.0.1"))
+    routes = [Route("/health", health, methods=["GET"]), *ui_routes(reader, editor)]
+    return RequestGuard(Starlette(routes=routes), rules or GuardRules.for_server("127.0.0.1"))

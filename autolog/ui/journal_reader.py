@@ -257,7 +257,9 @@ class JournalReader:
             summary.last_activity = max(summary.last_activity or 0, cached.activity)
         return list(found.values())
 
-    def runs(self, experiment: str, filter_text: str | None) -> tuple[list[RunRecord], int]:
+    def runs(
+        self, experiment: str, filter_text: str | None, deleted: bool = False
+    ) -> tuple[list[RunRecord], int]:
         try:
             run_filter = parse_filter(filter_text)
         except InvalidFilterError as exc:
@@ -269,6 +271,8 @@ class JournalReader:
         for cached in members:
             self._replay(cached)
         runs = [c.snapshot() for c in members if c.record is not None]
+        if not deleted:
+            runs = [run for run in runs if run.lifecycle_stage != "deleted"]
         return [run for run in runs if run_filter.matches(run)], len(runs)
 
     def run(self, run_id: str) -> RunDetail:

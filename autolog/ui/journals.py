@@ -42,6 +42,7 @@ RUN_INTERVAL = 2.0
 READ_CHUNK = 16 << 20
 HEAD_BYTES, TAIL_BYTES = 8 << 10, 16 << 10
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+EDITS = frozenset({"rename", "untag", "lifecycle", "tags"})  # records an edit appends
 
 
 @dataclass
@@ -63,6 +64,9 @@ def peek_bytes(head: bytes, tail: bytes, modified: int = 0) -> Peek:
     complete = tail[: tail.rfind(b"\n") + 1]
     last_line = complete[complete.rfind(b"\n", 0, len(complete) - 1) + 1 :]
     last = parse_journal(last_line, warn=False).records
+    if last and last[0][0] in EDITS:  # edited after it ran: the end is further up
+        lines = parse_journal(complete[complete.find(b"\n") + 1 :], warn=False).records
+        last = [record for record in lines if record[0] not in EDITS][-1:]
     moment = modified or header.get("start_time") or 0
     if last and last[0][0] == "end":
         end = last[0][1]

@@ -111,9 +111,12 @@ class Reader(Protocol):
         """Every experiment with at least one run, and the server's empty ones."""
         ...
 
-    def runs(self, experiment: str, filter_text: str | None) -> tuple[list[RunRecord], int]:
+    def runs(
+        self, experiment: str, filter_text: str | None, deleted: bool = False
+    ) -> tuple[list[RunRecord], int]:
         """Runs of ``experiment`` matching the filter (BadRequest if it does not parse),
-        with params and latest metrics, and how many runs the experiment has in all."""
+        with params and latest metrics, and how many runs the experiment has in all;
+        soft-deleted runs only when ``deleted``."""
         ...
 
     def run(self, run_id: str) -> RunDetail:

@@ -100,20 +100,28 @@ class SqlReader:
             )
         return found
 
-    def runs(self, experiment: str, filter_text: str | None) -> tuple[list[RunRecord], int]:
+    def runs(
+        self, experiment: str, filter_text: str | None, deleted: bool = False
+    ) -> tuple[list[RunRecord], int]:
         try:
             search.parse_filter(filter_text)
         except ApiError as exc:
             raise BadRequest(exc.message) from None
         with self.db.read() as conn:
             number = self._experiment_number(conn, experiment)
+            stages = (_ACTIVE, "deleted") if deleted else (_ACTIVE,)
             in_experiment = sa.select(runs.c.run_uuid).where(
-                runs.c.experiment_id == number, runs.c.lifecycle_stage == _ACTIVE
+                runs.c.experiment_id == number, runs.c.lifecycle_stage.in_(stages)
             )
             rows = conn.execute(
                 sa.select(
-                    runs.c.run_uuid, runs.c.name, runs.c.status, runs.c.start_time, runs.c.end_time
-                ).where(runs.c.experiment_id == number, runs.c.lifecycle_stage == _ACTIVE)
+                    runs.c.run_uuid,
+                    runs.c.name,
+                    runs.c.status,
+                    runs.c.start_time,
+                    runs.c.end_time,
+                    runs.c.lifecycle_stage,
+                ).where(runs.c.experiment_id == number, runs.c.lifecycle_stage.in_(stages))
             ).all()
             records = {
                 row.run_uuid: RunRecord(
@@ -123,12 +131,14 @@ class SqlReader:
                     status=row.status,
                     start_time=row.start_time,
                     end_time=row.end_time,
+                    lifecycle_stage=row.lifecycle_stage,
                 )
                 for row in rows
             }
             if filter_text and filter_text.strip():
+                view = "all" if deleted else _ACTIVE
                 query = search.select_run_ids(
-                    self.db, [number], filter_text, _ACTIVE, None, 0, len(records) + 1
+                    self.db, [number], filter_text, view, None, 0, len(records) + 1
                 )
                 matched = set(conn.execute(query).scalars())
             else:
@@ -233,6 +243,7 @@ class SqlReader:
                 status=row.status,
                 start_time=row.start_time,
                 end_time=row.end_time,
+                lifecycle_stage=row.lifecycle_stage,
             )
             for row in rows
         }
@@ -368,6 +379,7 @@ def _run_columns() -> sa.Select:
         runs.c.start_time,
         runs.c.end_time,
         runs.c.artifact_uri,
+        runs.c.lifecycle_stage,
         experiments.c.name.label("experiment"),
     ).join(experiments, experiments.c.experiment_id == runs.c.experiment_id)
 

@@ -16,12 +16,30 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class TestUiCommand:
-    def test_prints_the_url_and_says_read_only(self, local_ui: Service, fixture_store: Path):
-        """The first line names the store, says read-only and gives the URL to open."""
-        assert (
-            local_ui.lines[0].strip()
-            == f"autolog ui: {fixture_store} (read-only) at {local_ui.url}"
-        )
+    def test_prints_the_url(self, local_ui: Service, fixture_store: Path):
+        """The first line names the store and gives the URL to open (edits are allowed)."""
+        assert local_ui.lines[0].strip() == f"autolog ui: {fixture_store} at {local_ui.url}"
+
+    def test_read_only_says_so_and_refuses_edits(self, fixture_store: Path, tmp_path: Path):
+        """--read-only says read-only, /info agrees, and the edit route answers 405."""
+        service = Service(
+            ["ui", str(fixture_store), "--port", "0", "--read-only"], tmp_path, "autolog ui:"
+        ).start()
+        try:
+            assert service.lines[0].strip() == (
+                f"autolog ui: {fixture_store} (read-only) at {service.url}"
+            )
+            site = Site("local", service.url)
+            assert site.api("info").json()["read_only"] is True
+            run_id = site.run_id("baseline")
+            answer = httpx.post(
+                f"{service.url}/ui-api/runs/{run_id}/edit",
+                json={"name": "x"},
+                headers={"X-Autolog-UI": "edit"},
+            )
+            assert answer.status_code == 405
+        finally:
+            service.stop()
 
     def test_default_store_is_the_configured_one(self, fixture_store: Path, tmp_path: Path):
         """Without STORE it serves the configured store (AUTOLOG_DIR, else ./autolog-runs)."""

@@ -36,11 +36,30 @@ export async function getJSON(path, params = {}, { signal } = {}) {
 export const api = {
   info: () => getJSON("info"),
   experiments: () => getJSON("experiments"),
-  runs: (experiment, filter, options) => getJSON("runs", { experiment, filter }, options),
+  runs: (experiment, filter, options, deleted = false) =>
+    getJSON("runs", { experiment, filter, deleted: deleted ? "1" : "" }, options),
+  edit: (id, body) => sendEdit(id, body),
   run: (id, options) => getJSON(`runs/${encodeURIComponent(id)}`, {}, options),
   metric: (id, key, params = {}, options) =>
     getJSON(`runs/${encodeURIComponent(id)}/metric`, { key, ...params }, options),
 };
+
+/** The UI's one write: POST /ui-api/runs/ID/edit; answers the run as it now reads. */
+async function sendEdit(id, body) {
+  let response;
+  try {
+    response = await fetch(`/ui-api/runs/${encodeURIComponent(id)}/edit`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-Autolog-UI": "edit" },
+      body: JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError("Cannot reach the server. Is it still running?", 0);
+  }
+  const answer = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(answer?.error || `${response.status} ${response.statusText}`, response.status);
+  return answer;
+}
 
 export function artifactUrl(runId, path) {
   const encoded = path.split("/").map(encodeURIComponent).join("/");

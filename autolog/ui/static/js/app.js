@@ -105,7 +105,8 @@ async function render() {
 async function showSource() {
   try {
     const info = await api.info();
-    const label = info.kind === "server" ? "tracking server" : `${info.source} · read-only`;
+    const label = info.kind === "server" ? "tracking server" : `${info.source}${info.read_only ? " · read-only" : ""}`;
+    document.body.dataset.readOnly = info.read_only ? "true" : "false";
     const source = document.getElementById("source");
     source.textContent = label;
     source.title = `${info.source} (autolog ${info.version})`;

@@ -29,12 +29,15 @@ function cssVar(name) {
 
 export class MetricChart {
   /**
-   * runs: [{id, name, status, start, color}]; x: "step" | "time" | "relative".
+   * runs: [{id, name, status, start, color, key?}]; x: "step" | "time" | "relative".
+   * An entry with its own ``key`` draws that metric of the run, so train and val losses
+   * (or the same metric of several runs) share one chart.
    * onStatus(runId, status) is told when a live run's status changes.
    */
-  constructor(container, { key, runs, x = "step", height = 220, log = false, onStatus, onDetail }) {
+  constructor(container, { key, runs, x = "step", height = 220, log = false, smoothing = 0, onStatus, onDetail }) {
     this.container = container;
     this.log = log;
+    this.smoothing = smoothing; // EMA weight in [0, 1): 0 draws the logged values
     this.key = key;
     this.runs = runs;
     this.x = x;
@@ -66,8 +69,8 @@ export class MetricChart {
     const results = await Promise.all(this.runs.map((run) => this.fetchView(run).catch(() => null)));
     if (this.destroyed || request !== this.request) return;
     this.runs.forEach((run, index) => {
-      if (results[index]) this.points.set(run.id, results[index]);
-      else this.points.delete(run.id);
+      if (results[index]) this.points.set(seriesId(run), results[index]);
+      else this.points.delete(seriesId(run));
     });
     this.draw();
     this.describe();
@@ -86,7 +89,7 @@ export class MetricChart {
       params.start = Math.floor(low);
       params.end = Math.ceil(high);
     }
-    const body = await api.metric(run.id, this.key, params);
+    const body = await api.metric(run.id, run.key || this.key, params);
     return this.withXs(run, body);
   }
 
@@ -111,10 +114,10 @@ export class MetricChart {
 
   /** Aligned data for uPlot: one x array, one y array per run (undefined where absent). */
   data() {
-    const shown = this.runs.filter((run) => this.points.has(run.id));
+    const shown = this.runs.filter((run) => this.points.has(seriesId(run)));
     const tables = shown.map((run) => {
-      const p = this.points.get(run.id);
-      return [p.xs, p.value];
+      const p = this.points.get(seriesId(run));
+      return [p.xs, this.smoothing > 0 ? ema(p.value, this.smoothing) : p.value];
     });
     if (!tables.length) return { shown, data: [[]] };
     if (tables.length === 1) return { shown, data: [tables[0][0], tables[0][1]] };
@@ -130,7 +133,7 @@ export class MetricChart {
       this.box.replaceChildren(h("p", { class: "card-empty" }, "No points."));
       return;
     }
-    const signature = `${shown.map((r) => r.id).join(",")}|${this.x}|${this.log}`;
+    const signature = `${shown.map(seriesId).join(",")}|${this.x}|${this.log}`;
     if (this.plot && this.signature === signature) {
       this.plot.setData(data, !this.range);
       if (this.range) this.plot.setScale("x", { min: this.range[0], max: this.range[1] });
@@ -148,7 +151,7 @@ export class MetricChart {
     const axis = cssVar("--chart-axis");
     const grid = cssVar("--chart-grid");
     const font = `12px ${cssVar("--font") || "system-ui"}`;
-    const few = shown.every((run) => this.points.get(run.id).value.length <= 40);
+    const few = shown.every((run) => this.points.get(seriesId(run)).value.length <= 40);
     const xValues = this.x === "relative"
       ? (u, values) => values.map((v) => formatDuration(0, v * 1000))
       : this.x === "step" ? (u, values) => values.map((v) => formatNumber(v)) : undefined;
@@ -156,7 +159,7 @@ export class MetricChart {
       width: this.container.clientWidth || 600,
       height: this.height,
       pxAlign: 0,
-      padding: [8, 8, 0, 0],
+      padding: [10, 28, 0, 0], // room for the last x label and the top y label: never clipped
       legend: { show: false },
       scales: { x: { time: this.x === "time" }, y: this.log ? { distr: 3, log: 10 } : { auto: true } },
       axes: [
@@ -164,12 +167,21 @@ export class MetricChart {
           stroke: axis, font, grid: { stroke: grid, width: 1 }, ticks: { show: false }, gap: 6, size: 32,
           values: xValues, incrs: this.x === "step" ? STEP_INCREMENTS : undefined,
         },
-        { stroke: axis, font, grid: { stroke: grid, width: 1 }, ticks: { show: false }, gap: 6, size: yAxisSize, values: (u, values) => values.map((v) => formatNumber(v)) },
+        {
+          stroke: axis, font, grid: { stroke: grid, width: 1, ...(this.log ? { filter: logTicks } : {}) }, ticks: { show: false }, gap: 6, size: yAxisSize,
+          values: (u, values) => {
+            const labels = values.map((v) => (v === null ? null : formatNumber(v)));
+            this.container.dataset.yTicks = labels.filter((l) => l !== null).join("|"); // what is labelled
+            return labels;
+          },
+          // On a log axis, label (and draw a line at) powers of ten, plus 2 and 5 when few decades show.
+          ...(this.log ? { filter: logTicks } : {}),
+        },
       ],
       series: [
         { label: X_LABELS[this.x] },
         ...shown.map((run) => ({
-          label: run.name,
+          label: run.key && run.key !== this.key ? `${run.name} · ${run.key}` : run.name,
           stroke: run.color,
           width: 1.75,
           spanGaps: false,
@@ -226,8 +238,9 @@ export class MetricChart {
       const point = this.pointAt(run, u.data[0][i]);
       if (!point) return;
       if (!xText || this.shown.length === 1) xText = this.describeX(point, run);
+      const label = this.shown.length > 1 ? u.series[s + 1].label : this.key;
       rows.push(h("div", { class: "row" },
-        h("span", { class: "who" }, h("span", { class: "swatch", style: `--c:${run.color}` }), this.shown.length > 1 ? run.name : this.key),
+        h("span", { class: "who" }, h("span", { class: "swatch", style: `--c:${run.color}` }), label),
         h("span", { class: "value" }, exactNumber(point.value))));
       if (this.shown.length > 1) rows[rows.length - 1].title = this.describeX(point, run);
     });
@@ -248,7 +261,7 @@ export class MetricChart {
 
   /** The logged point of ``run`` at chart x ``x`` (its own arrays are sorted by x). */
   pointAt(run, x) {
-    const p = this.points.get(run.id);
+    const p = this.points.get(seriesId(run));
     if (!p) return null;
     let low = 0;
     let high = p.xs.length - 1;
@@ -275,7 +288,7 @@ export class MetricChart {
     let shown = 0;
     let total = 0;
     for (const run of this.runs) {
-      const p = this.points.get(run.id);
+      const p = this.points.get(seriesId(run));
       if (!p) continue;
       shown += p.value.length;
       total += p.total;
@@ -301,21 +314,21 @@ export class MetricChart {
     let changed = false;
     try {
       for (const run of this.runs.filter((r) => r.status === "RUNNING")) {
-        const known = this.points.get(run.id);
+        const known = this.points.get(seriesId(run));
         const params = { points: this.pointsWanted(), x: this.x === "step" ? "step" : "time" };
         if (known && !known.sampled) params.after = known.total;
-        const body = this.withXs(run, await api.metric(run.id, this.key, params));
+        const body = this.withXs(run, await api.metric(run.id, run.key || this.key, params));
         if (body.append && known) {
           if (!body.value.length) continue;
           const last = known.xs[known.xs.length - 1];
           if (body.xs[0] < last) {
-            this.points.set(run.id, await this.fetchView(run));
+            this.points.set(seriesId(run), await this.fetchView(run));
           } else {
             for (const field of ["xs", "step", "time", "value"]) known[field] = known[field].concat(body[field]);
             known.total = body.total;
           }
         } else {
-          this.points.set(run.id, body);
+          this.points.set(seriesId(run), body);
         }
         changed = true;
       }
@@ -331,6 +344,64 @@ export class MetricChart {
     }
     if (!this.runs.some((run) => run.status === "RUNNING")) clearInterval(this.timer);
   }
+
+  /** Every logged point of every series, at full resolution (up to 20,000 each), as CSV. */
+  async csv() {
+    const lines = ["run_id,run_name,key,step,timestamp,value"];
+    for (const run of this.runs) {
+      const key = run.key || this.key;
+      const body = await api.metric(run.id, key, { points: 20000, x: "step" });
+      body.step.forEach((step, i) => {
+        const value = body.value[i];
+        lines.push([run.id, csvText(run.name), csvText(key), step, body.time[i], value === null ? "NaN" : value].join(","));
+      });
+    }
+    return `${lines.join("\n")}\n`;
+  }
+
+  /** Redraw with EMA weight ``smoothing`` (0 for the logged values). */
+  setSmoothing(smoothing) {
+    this.smoothing = smoothing;
+    if (this.plot) this.plot.setData(this.data().data, !this.range);
+  }
+}
+
+function seriesId(run) {
+  return run.key ? `${run.id}|${run.key}` : run.id;
+}
+
+/** Exponential moving average as TensorBoard draws it (debiased, so it starts at the data). */
+export function ema(values, weight) {
+  const out = new Array(values.length);
+  let last = 0;
+  let count = 0;
+  for (let i = 0; i < values.length; i += 1) {
+    const v = values[i];
+    if (v === null || v === undefined || !Number.isFinite(v)) {
+      out[i] = v;
+      continue;
+    }
+    last = last * weight + (1 - weight) * v;
+    count += 1;
+    out[i] = last / (1 - weight ** count);
+  }
+  return out;
+}
+
+function csvText(text) {
+  const value = String(text);
+  return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+/** Log-axis ticks worth a label: 10^n always; 2 and 5 times 10^n when at most 3 decades show. */
+function logTicks(u, splits) {
+  const finite = splits.filter((v) => v > 0);
+  const decades = finite.length ? Math.log10(Math.max(...finite) / Math.min(...finite)) : 0;
+  return splits.map((v) => {
+    if (!(v > 0)) return null;
+    const mantissa = Math.round(v / 10 ** Math.floor(Math.log10(v) + 1e-9));
+    return mantissa === 1 || (decades <= 3 && (mantissa === 2 || mantissa === 5)) ? v : null;
+  });
 }
 
 /** uPlot's cursor index per series: the nearest index where that series has a value. */
@@ -355,7 +426,9 @@ function nearestPoint(u, seriesIndex, hovered) {
 function yAxisSize(u, values, axisIndex, cycleNum) {
   const axis = u.axes[axisIndex];
   if (cycleNum > 1) return axis._size;
-  let longest = 0;
-  for (const value of values || []) longest = Math.max(longest, String(value).length);
-  return Math.max(40, Math.ceil(longest * 7.2) + 14);
+  const measure = yAxisSize.canvas ||= document.createElement("canvas").getContext("2d");
+  measure.font = axis.font?.[0] || "12px system-ui";
+  let widest = 0;
+  for (const value of values || []) if (value !== null) widest = Math.max(widest, measure.measureText(String(value)).width);
+  return Math.max(40, Math.ceil(widest) + 18);
 }

@@ -3,7 +3,7 @@
 
 import { api } from "./api.js";
 import { card, h, statusBadge } from "./dom.js";
-import { formatCount, formatNumber } from "./format.js";
+import { formatCount, formatNumber, toNumber } from "./format.js";
 import { href } from "./app.js";
 import { MetricChart, chartColor } from "./chart.js";
 
@@ -26,7 +26,11 @@ export async function comparePage(ctx) {
   const charts = [];
   ctx.onDispose(() => charts.forEach((chart) => chart.destroy()));
   const metricKeys = countKeys(runs.map((run) => run.metrics.map((m) => m.key)));
-  const chartGrid = h("div", { class: "charts" }, metricKeys.map((key) => {
+  // A metric logged once per run (AIC, a test score) is a value: bars across runs, not a chart.
+  const isSeries = (key) => runs.some((run) => run.metrics.some((m) => m.key === key && m.count > 1));
+  const seriesKeys = metricKeys.filter(isSeries);
+  const valueKeys = metricKeys.filter((key) => !isSeries(key));
+  const chartGrid = h("div", { class: "charts" }, seriesKeys.map((key) => {
     const having = colored.filter((run) => run.metrics.some((m) => m.key === key));
     const target = h("div");
     const note = h("p", { class: "chart-note" });
@@ -56,12 +60,47 @@ export async function comparePage(ctx) {
     h("div", { class: "page-head" },
       h("div", { class: "title" }, h("h1", { tabindex: "-1" }, `Compare ${runs.length} runs`), chips)),
     h("div", { class: "sections" },
-      metricKeys.length ? h("section", { "aria-label": "Charts" }, chartGrid) : null,
+      seriesKeys.length ? h("section", { "aria-label": "Charts" }, chartGrid) : null,
+      valueKeys.length ? barsSection(colored, valueKeys) : null,
       paramsTable(colored),
       metricsTable(colored, metricKeys)));
   ctx.main.replaceChildren(page);
   for (const element of chartGrid.children) element.start();
   document.body.dataset.rendered = "compare";
+}
+
+/** Single-valued metrics as horizontal bars, one group per metric; non-finite values said. */
+function barsSection(runs, keys) {
+  const groups = keys.map((key) => {
+    const values = runs.map((run) => {
+      const metric = run.metrics.find((m) => m.key === key);
+      return metric ? toNumber(metric.latest) : null;
+    });
+    const finite = values.filter((v) => v !== null && Number.isFinite(v));
+    const high = Math.max(0, ...finite);
+    const low = Math.min(0, ...finite);
+    const span = high - low || 1;
+    return h("article", { class: "card bar-card", dataset: { metric: key } },
+      h("div", { class: "chart-head" }, h("h3", { title: key }, key)),
+      h("div", { class: "bars", role: "list" }, runs.flatMap((run, index) => {
+        const value = values[index];
+        const finiteValue = value !== null && Number.isFinite(value);
+        const share = finiteValue ? (Math.abs(value) / span) * 100 : 0;
+        return [
+          h("span", { class: "bar-label", title: run.name }, run.name),
+          h("div", { role: "listitem", "aria-label": `${run.name}: ${formatNumber(value)}` },
+            finiteValue ? h("div", { class: "bar", style: `width:${share.toFixed(2)}%;background:${run.color}` }) : null),
+          h("span", { class: `num${value !== null && !finiteValue ? " nonfinite" : ""}` }, formatNumber(value)),
+        ];
+      })));
+  });
+  return h("section", { "aria-label": "Single values", class: "charts bar-charts" }, groups);
+}
+
+/** A value without the counter frameworks append to generated names (adam_1 is adam). */
+function sameKind(value) {
+  const text = String(value ?? "\u0000missing");
+  return /^[A-Za-z][\w.-]*_\d+$/.test(text) ? text.replace(/_\d+$/, "") : text;
 }
 
 /** Keys present in most runs first, then alphabetical. */
@@ -79,7 +118,7 @@ function headRow(runs, first, numeric = false) {
 
 function paramsTable(runs) {
   const keys = [...new Set(runs.flatMap((run) => Object.keys(run.params)))].sort((a, b) => a.localeCompare(b));
-  const differs = (key) => new Set(runs.map((run) => run.params[key] ?? "\u0000missing")).size > 1;
+  const differs = (key) => new Set(runs.map((run) => sameKind(run.params[key]))).size > 1;
   const differing = keys.filter(differs).length;
   const rows = keys.map((key) => {
     const different = differs(key);

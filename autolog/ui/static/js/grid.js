@@ -123,8 +123,10 @@ export class RunGrid {
   renderRow(index) {
     const { run, depth, children, expanded } = this.rows[index];
     const selected = this.options.isSelected(run);
+    const best = this.options.isBest?.(run);
     const row = h("tr", {
-      class: `row${depth ? " child" : ""}`,
+      class: `row${depth ? " child" : ""}${best ? " best" : ""}${run.deleted ? " deleted" : ""}`,
+      title: best ? "Best run by the sweep's metric" : run.deleted ? "Deleted: restore it from its page" : null,
       "aria-rowindex": String(index + 2),
       "aria-level": String(depth + 1),
       "aria-selected": selected ? "true" : "false",
@@ -157,8 +159,13 @@ export class RunGrid {
     } else if (!depth) {
       parts.push(h("span", { class: "twisty-spacer" }));
     }
+    if (this.options.isBest?.(run)) parts.push(h("span", { class: "best-mark", title: "Best run" }, "★"));
     parts.push(h("a", { href: this.options.hrefFor(run), tabindex: "-1", title: run.name }, run.name));
+    if (run.deleted) parts.push(h("span", { class: "deleted-mark" }, "deleted"));
     if (children) parts.push(h("span", { class: "kids", "aria-hidden": "true" }, String(children)));
+    if (children && this.options.holdsBest?.(run, expanded)) {
+      parts.push(h("span", { class: "best-inside", title: "The best run is among these children" }, "★ best inside"));
+    }
     return h("div", { class: "run-name" }, parts);
   }
 

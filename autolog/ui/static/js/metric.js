@@ -14,6 +14,8 @@ export async function metricPage(ctx) {
   const key = ctx.query.get("key") || "";
   let x = AXES.some(([value]) => value === ctx.query.get("x")) ? ctx.query.get("x") : "step";
   let log = ctx.query.get("scale") === "log";
+  let smoothing = Math.min(0.99, Math.max(0, Number(ctx.query.get("smooth")) || 0));
+  const also = (ctx.query.get("also") || "").split(",").filter((k) => k && k !== key);
   if (!ids.length || !key) throw new Error("This link names no run or no metric.");
   const runs = await Promise.all(ids.map((id) => api.run(id, { signal: ctx.signal })));
   const first = runs[0];
@@ -24,15 +26,22 @@ export async function metricPage(ctx) {
     runs.length === 1 ? { label: first.name, href: href(`/runs/${first.id}`) } : { label: `${runs.length} runs`, href: href("/compare", { runs: ids.join(",") }) },
     { label: key },
   ]);
-  const chartRuns = runs.map((run, index) => ({ id: run.id, name: run.name, status: run.status, start: run.start, color: chartColor(index) }));
+  // One series per run and metric: the metric, then any overlaid with it (train and val).
+  const chartRuns = [key, ...also].flatMap((k, keyIndex) => runs.map((run, index) => ({
+    id: run.id, name: run.name, status: run.status, start: run.start, key: k,
+    color: chartColor(index + keyIndex * runs.length),
+  })));
   const keys = [...new Set(runs.flatMap((run) => run.metrics.map((m) => m.key)))].sort();
   // A log scale needs every value above zero; the run summaries know each minimum.
-  const positive = runs.every((run) => {
-    const metric = run.metrics.find((m) => m.key === key);
+  const positive = runs.every((run) => [key, ...also].every((k) => {
+    const metric = run.metrics.find((m) => m.key === k);
     return !metric || toNumber(metric.min) > 0;
-  });
+  }));
   log &&= positive;
-  const query = () => ({ runs: ids.join(","), key, x: x === "step" ? "" : x, scale: log ? "log" : "" });
+  const query = () => ({
+    runs: ids.join(","), key, x: x === "step" ? "" : x, scale: log ? "log" : "",
+    smooth: smoothing ? String(smoothing) : "", also: also.join(","),
+  });
 
   const note = h("p", { class: "chart-note", role: "status" });
   const target = h("div");
@@ -41,7 +50,7 @@ export async function metricPage(ctx) {
   const makeChart = () => {
     chart?.destroy();
     chart = new MetricChart(target, {
-      key, runs: chartRuns, x, log, height: Math.max(280, Math.min(460, window.innerHeight - 360)),
+      key, runs: chartRuns, x, log, smoothing, height: Math.max(280, Math.min(460, window.innerHeight - 360)),
       onDetail: ({ shown, total, sampled, zoomed }) => {
         reset.hidden = !zoomed;
         note.textContent = `${formatCount(shown)} of ${formatCount(total)} points shown${sampled ? " (downsampled, extremes kept; zoom in for every point)" : ""}${zoomed ? " · zoomed" : ""}`;
@@ -63,8 +72,39 @@ export async function metricPage(ctx) {
     onchange: (event) => { location.hash = href("/metric", { ...query(), key: event.target.value, scale: "" }); },
   }, keys.map((k) => h("option", { value: k, selected: k === key }, k)));
 
-  const legend = runs.length > 1 ? h("div", { class: "legend", "aria-label": "Legend" }, chartRuns.map((run) =>
-    h("span", { class: "item" }, h("span", { class: "swatch", style: `--c:${run.color}` }), h("span", {}, run.name)))) : null;
+  const legend = chartRuns.length > 1 ? h("div", { class: "legend", "aria-label": "Legend" }, chartRuns.map((run) =>
+    h("span", { class: "item" }, h("span", { class: "swatch", style: `--c:${run.color}` }),
+      h("span", {}, also.length ? (runs.length > 1 ? `${run.name} · ${run.key}` : run.key) : run.name)))) : null;
+  const overlay = h("select", {
+    class: "input", "aria-label": "Overlay another metric", name: "overlay",
+    onchange: (event) => {
+      if (event.target.value) location.hash = href("/metric", { ...query(), also: [...also, event.target.value].join(",") });
+    },
+  }, h("option", { value: "" }, "+ Overlay a metric"),
+  keys.filter((k) => k !== key && !also.includes(k)).map((k) => h("option", { value: k }, k)));
+  const clearOverlay = also.length ? h("a", { class: "btn btn-ghost", href: href("/metric", { ...query(), also: "" }) }, `Only ${key}`) : null;
+  const smoothValue = h("output", { class: "smooth-value" }, smoothing ? smoothing.toFixed(2) : "off");
+  const smoother = h("label", { class: "diff-toggle", title: "Exponential moving average; hover still shows the logged values" }, "Smoothing",
+    h("input", {
+      type: "range", min: "0", max: "0.99", step: "0.01", value: String(smoothing), name: "smoothing", "aria-label": "Smoothing",
+      oninput: (event) => {
+        smoothing = Number(event.target.value);
+        smoothValue.textContent = smoothing ? smoothing.toFixed(2) : "off";
+        chart.setSmoothing(smoothing);
+        replaceQuery(query());
+      },
+    }), smoothValue);
+  const download = h("button", {
+    class: "btn", type: "button", name: "download-csv",
+    onclick: async () => {
+      const text = await chart.csv();
+      const link = h("a", { href: URL.createObjectURL(new Blob([text], { type: "text/csv" })), download: `${[key, ...also].join("+")}.csv` });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    },
+  }, "Download CSV");
   const summary = runs.map((run, index) => {
     const m = run.metrics.find((item) => item.key === key);
     return h("tr", {},
@@ -78,10 +118,12 @@ export async function metricPage(ctx) {
   ctx.main.replaceChildren(h("div", { class: "page" },
     h("div", { class: "page-head" },
       h("div", { class: "title" },
-        h("h1", { tabindex: "-1", class: "mono-title" }, key),
+        h("h1", { tabindex: "-1", class: "mono-title" }, [key, ...also].join(" + ")),
         h("div", { class: "meta" }, runs.length === 1 ? h("a", { href: href(`/runs/${first.id}`) }, first.name) : `${runs.length} runs overlaid`))),
     h("div", { class: "chart-toolbar" },
       keys.length > 1 ? picker : null,
+      keys.length > 1 ? overlay : null,
+      clearOverlay,
       h("div", { class: "segmented", role: "group", "aria-label": "X axis" }, axisButtons),
       h("label", { class: "diff-toggle", title: positive ? "" : "A log scale needs values above zero" },
         h("input", {
@@ -92,6 +134,8 @@ export async function metricPage(ctx) {
             makeChart();
           },
         }), "Log scale"),
+      smoother,
+      download,
       reset,
       h("span", { class: "hint" }, "Drag across the chart to zoom · double-click to zoom out")),
     h("section", { class: "card big-chart", "aria-label": `Chart of ${key}` }, target, legend, note),

@@ -6,6 +6,8 @@ import { announce, breakable, card, h, icon, statusBadge } from "./dom.js";
 import { formatBytes, formatCount, formatDuration, formatFullTime, formatNumber, formatTime } from "./format.js";
 import { href } from "./app.js";
 import { MetricChart, chartColor } from "./chart.js";
+import { NOTE_TAG, editCard, removeTagButton } from "./edit.js";
+import { bestRun, sharedMetrics, sweepRows, sweepView, varyingParams } from "./sweeps.js";
 
 const FIRST_CHARTS = 12;
 const LIVE_EVERY_MS = 3000;
@@ -25,17 +27,33 @@ export async function runPage(ctx) {
   const duration = h("span", {}, formatDuration(run.start, run.end));
   const metricsCard = h("div");
   const charts = [];
+  const redraw = () => window.dispatchEvent(new HashChangeEvent("hashchange"));
+  // Line charts only for series; a metric logged once (AIC, a test score) is a value.
+  const series = run.metrics.filter((m) => m.count > 1);
+  const values = run.metrics.filter((m) => m.count <= 1);
+  const childrenSlot = h("div");
   const page = h("div", { class: "page" },
     header(run, badge, duration),
+    run.deleted ? h("p", { class: "deleted-banner", role: "status" }, "This run is deleted: it is hidden from listings until restored.") : null,
+    run.tags[NOTE_TAG] ? h("p", { class: "note-text", "aria-label": "Note" }, run.tags[NOTE_TAG]) : null,
     h("div", { class: "sections" },
-      run.metrics.length ? chartsSection(run, charts, ctx) : null,
+      values.length ? valuesCard(values) : null,
+      series.length ? chartsSection({ ...run, metrics: groupSeries(series) }, charts, ctx) : null,
+      childrenSlot,
       h("div", { class: "two-col" },
-        h("div", { class: "stack" }, metricsCard, paramsCard(run.params), tagsCard(run.tags)),
-        h("div", { class: "stack" }, artifactsCard(run), modelCard(run), relativesCard(run)))));
+        h("div", { class: "stack" }, metricsCard, paramsCard(run.params), tagsCard(run, redraw)),
+        h("div", { class: "stack" }, editCard(run, redraw), artifactsCard(run), modelCard(run), relativesCard(run)))));
   metricsCard.replaceChildren(metricsTable(run));
   ctx.main.replaceChildren(page);
   ctx.onDispose(() => charts.forEach((chart) => chart.destroy()));
-  document.body.dataset.rendered = "run";
+  // Children load after the page is shown (the router swaps a slow page for "Loading…").
+  if (run.children.length) {
+    childrenSection(run, childrenSlot, ctx).finally(() => {
+      if (!ctx.signal.aborted) document.body.dataset.rendered = "run";
+    });
+  } else {
+    document.body.dataset.rendered = "run";
+  }
 
   if (run.status === "RUNNING") {
     const timer = setInterval(async () => {
@@ -107,18 +125,22 @@ function chartsSection(run, charts, ctx) {
   const add = (metric, index) => {
     const target = h("div");
     const note = h("p", { class: "chart-note" });
-    const metricHref = href("/metric", { runs: run.id, key: metric.key });
-    const cardEl = h("article", { class: "card chart-card", dataset: { metric: metric.key } },
+    const keys = metric.keys || [metric.key];
+    const metricHref = href("/metric", { runs: run.id, key: keys[0], also: keys.slice(1).join(",") });
+    const cardEl = h("article", { class: "card chart-card", dataset: { metric: keys[0], metrics: keys.join(" ") } },
       h("div", { class: "chart-head" },
-        h("h3", { title: metric.key }, h("a", { href: metricHref }, metric.key)),
-        h("span", { class: "latest", title: "latest value" }, formatNumber(metric.latest))),
-      target, note);
+        h("h3", { title: keys.join(", ") }, h("a", { href: metricHref }, keys.join(" · "))),
+        keys.length === 1 ? h("span", { class: "latest", title: "latest value" }, formatNumber(metric.latest)) : null),
+      target,
+      keys.length > 1 ? h("div", { class: "legend" }, keys.map((k, i) => h("span", { class: "item" },
+        h("span", { class: "swatch", style: `--c:${chartColor(index + i)}` }), h("span", {}, k)))) : null,
+      note);
     target.startChart = () => {
       const chart = new MetricChart(target, {
         key: metric.key,
         x: "step",
         height: 180,
-        runs: [{ id: run.id, name: run.name, status: run.status, start: run.start, color: chartColor(index) }],
+        runs: keys.map((k, i) => ({ id: run.id, name: run.name, status: run.status, start: run.start, key: k, color: chartColor(index + i) })),
         onDetail: ({ shown, total, sampled }) => {
           note.textContent = sampled ? `${formatCount(shown)} of ${formatCount(total)} points shown, extremes kept` : `${formatCount(total)} point${total === 1 ? "" : "s"}`;
         },
@@ -139,6 +161,20 @@ function chartsSection(run, charts, ctx) {
     : null;
   return h("section", { "aria-labelledby": "charts-title", class: "stack" },
     h("h2", { id: "charts-title", class: "sr-only" }, "Charts"), grid, showAll);
+}
+
+/** Series of one quantity (loss, train_loss, val_loss; train/acc, val/acc) share a chart. */
+function groupSeries(metrics) {
+  const stem = (key) => key.replace(/^(train|training|val|valid|validation|test|eval)[_/.]/i, "")
+    .replace(/[_/.](train|training|val|valid|validation|test|eval)$/i, "");
+  const groups = new Map();
+  for (const metric of metrics) {
+    const name = stem(metric.key);
+    if (!groups.has(name)) groups.set(name, []);
+    groups.get(name).push(metric);
+  }
+  return [...groups.values()].map((group) => (group.length === 1 ? group[0]
+    : { ...group[0], key: group[0].key, keys: group.map((m) => m.key) }));
 }
 
 function metricsTable(run) {
@@ -171,8 +207,70 @@ function paramsCard(params) {
   return keyValueCard("Params", params, "params", "No params logged.");
 }
 
-function tagsCard(tags) {
-  return keyValueCard("Tags", tags, "tags", "No tags.");
+function tagsCard(run, changed) {
+  const keys = Object.keys(run.tags).filter((key) => key !== NOTE_TAG).sort((a, b) => a.localeCompare(b));
+  const body = keys.length
+    ? h("table", { class: "kv" }, h("tbody", {}, keys.map((key) =>
+      h("tr", { dataset: { tag: key } }, h("th", { scope: "row" }, breakable(key)),
+        h("td", {}, run.tags[key], removeTagButton(run, key, changed))))))
+    : h("p", { class: "card-empty" }, "No tags.");
+  return card("Tags", body, { count: keys.length, id: "tags" });
+}
+
+/** Metrics logged once, as values: NaN and infinities said as such, never an empty chart. */
+function valuesCard(metrics) {
+  const tiles = metrics.map((m) => {
+    const text = formatNumber(m.latest);
+    const nonfinite = typeof m.latest === "string";
+    return h("div", { class: "value-tile", dataset: { metric: m.key } },
+      h("div", { class: "value-key", title: m.key }, m.key),
+      h("div", { class: `value${nonfinite ? " nonfinite" : ""}`, title: String(m.latest) }, text));
+  });
+  return card("Values", h("div", { class: "values-grid" }, tiles), { count: metrics.length, id: "values" });
+}
+
+/** A parent's children: the sweep view and a table of their varying params and metrics. */
+async function childrenSection(run, slot, ctx) {
+  let data;
+  try {
+    data = await api.runs(run.experiment, "", { signal: ctx.signal });
+  } catch {
+    return;
+  }
+  const rows = sweepRows(data, (r) => r.parent === run.id);
+  if (!rows.length) return;
+  const state = {};
+  const params = varyingParams(rows);
+  const metrics = sharedMetrics(rows).slice(0, 6);
+  const tableSlot = h("div");
+  const compareSlot = h("span");
+  const drawTable = (best) => {
+    const sorted = [...rows].sort((a, b) => {
+      const x = a.metrics[state.metric];
+      const y = b.metrics[state.metric];
+      const missing = (v) => v === undefined || !Number.isFinite(v);
+      if (missing(x) || missing(y)) return missing(x) === missing(y) ? 0 : missing(x) ? 1 : -1;
+      return state.direction === "max" ? y - x : x - y;
+    });
+    compareSlot.replaceChildren(h("a", {
+      class: "btn", href: href("/compare", { runs: sorted.slice(0, 12).map((r) => r.id).join(","), experiment: run.experiment }),
+      title: rows.length > 12 ? "The 12 best by the sweep's metric" : null,
+    }, icon("compare"), rows.length > 12 ? "Compare the 12 best children" : "Compare children"));
+    const table = h("table", { class: "table children-table" },
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Child run"), h("th", { scope: "col" }, "Status"),
+        params.map((p) => h("th", { scope: "col" }, h("span", { class: "faint" }, "param "), p)),
+        metrics.map((m) => h("th", { scope: "col", class: "num" }, h("span", { class: "faint" }, "metric "), m)))),
+      h("tbody", {}, sorted.map((row) => h("tr", { class: row === best ? "best" : "", dataset: { run: row.id } },
+        h("th", { scope: "row" }, row === best ? h("span", { class: "best-mark", title: "Best run" }, "★") : null,
+          h("a", { href: href(`/runs/${row.id}`) }, row.name)),
+        h("td", {}, statusBadge(row.status)),
+        params.map((p) => h("td", {}, row.params[p] ?? "—")),
+        metrics.map((m) => h("td", { class: "num", title: String(row.metrics[m] ?? "") }, formatNumber(row.metrics[m])))))));
+    tableSlot.replaceChildren(card("Children", h("div", { class: "table-scroll" }, table), { count: rows.length, id: "children", actions: compareSlot }));
+  };
+  const view = sweepView(rows, { hrefFor: (row) => href(`/runs/${row.id}`), state, onBest: (best) => drawTable(best) });
+  if (!view) drawTable(bestRun(rows, metrics[0], "min"));
+  slot.replaceChildren(h("div", { class: "stack" }, view, tableSlot));
 }
 
 function artifactsCard(run) {

@@ -7,6 +7,7 @@ import { announce, h, icon } from "./dom.js";
 import { compareValues, formatCount, toNumber } from "./format.js";
 import { href, replaceQuery } from "./app.js";
 import { RunGrid, buildColumns } from "./grid.js";
+import { sweepRows, sweepView } from "./sweeps.js";
 
 const LIVE_EVERY_MS = 5000;
 const MAX_COMPARE = 12;
@@ -15,17 +16,18 @@ const expandedBy = new Map(); // experiment -> Set of parent ids unfolded, for t
 export async function runsPage(ctx) {
   const [experiment] = ctx.params;
   const filter = ctx.query.get("filter") || "";
+  const showDeleted = ctx.query.get("deleted") === "1";
   ctx.setTitle(experiment);
   ctx.setCrumbs([{ label: "Experiments", href: "#/" }, { label: experiment }]);
 
   let data;
   let filterError = "";
   try {
-    data = await api.runs(experiment, filter, { signal: ctx.signal });
+    data = await api.runs(experiment, filter, { signal: ctx.signal }, showDeleted);
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 400 && filter)) throw error;
     filterError = error.message;
-    data = await api.runs(experiment, "", { signal: ctx.signal });
+    data = await api.runs(experiment, "", { signal: ctx.signal }, showDeleted);
   }
   const state = {
     experiment,
@@ -34,6 +36,9 @@ export async function runsPage(ctx) {
     sort: parseSort(ctx.query.get("sort")),
     columns: chosenColumns(ctx.query.get("cols"), experiment, data),
     selected: loadSelection(experiment),
+    showDeleted,
+    sweep: { metric: ctx.query.get("metric") || undefined, direction: ctx.query.get("best") || undefined, x: ctx.query.get("x") || undefined },
+    bestId: null,
     expanded: expandedBy.get(experiment) || new Set(),
   };
   expandedBy.set(experiment, state.expanded);
@@ -50,6 +55,8 @@ export async function runsPage(ctx) {
     label: `Runs of ${experiment}`,
     hrefFor: (run) => href(`/runs/${run.id}`),
     isSelected: (run) => state.selected.has(run.id),
+    isBest: (run) => run.id === state.bestId,
+    holdsBest: (run, expanded) => !expanded && run.id === state.bestParent,
     onOpen: (run) => { location.hash = href(`/runs/${run.id}`); },
     onSelect: (run) => {
       if (state.selected.has(run.id)) state.selected.delete(run.id);
@@ -123,17 +130,47 @@ export async function runsPage(ctx) {
           statusNote("RUNNING", "running"), statusNote("FAILED", "failed"), statusNote("KILLED", "killed")))),
     h("div", { class: "toolbar" },
       filterForm(state, filterError, ctx.onDispose),
-      h("div", { class: "toolbar-actions" }, picker.button, clearButton, compareButton)),
+      h("div", { class: "toolbar-actions" },
+        h("label", { class: "toggle" }, h("input", { type: "checkbox", class: "check", name: "deleted", checked: showDeleted, onchange: (event) => {
+          const query = currentQuery(state);
+          query.deleted = event.target.checked ? "1" : "";
+          location.hash = href(`/experiments/${encodeURIComponent(experiment)}`, query);
+        } }), "Show deleted"),
+        picker.button, clearButton, compareButton)),
     h("div", { class: "card grid-card" }, grid.wrap, emptyNote, footer),
     picker.popover);
+  const sweepSlot = h("div");
+  page.insertBefore(sweepSlot, page.querySelector(".grid-card"));
+  function drawSweep() {
+    const rows = sweepRows(state.data, (run) => run.m.some((v) => v !== null));
+    const view = sweepView(rows, {
+      hrefFor: (row) => href(`/runs/${row.id}`),
+      state: state.sweep,
+      onChange: () => { saveQuery(state); },
+      onBest: (best) => {
+        const id = best ? best.id : null;
+        if (id !== state.bestId) {
+          state.bestId = id;
+          // A folded parent of the best run carries the mark too, so it is found either way.
+          state.bestParent = best ? state.data.byId.get(best.id)?.parent || null : null;
+          grid.refresh();
+        }
+      },
+    });
+    sweepSlot.replaceChildren(view || "");
+  }
   ctx.main.replaceChildren(page);
   draw();
+  // The table first; the sweep (thousands of SVG lines for a big experiment) right after.
+  const sweepTimer = setTimeout(drawSweep, 0);
+  ctx.onDispose(() => clearTimeout(sweepTimer));
 
   if (running) {
     const timer = setInterval(async () => {
       try {
-        const fresh = await api.runs(experiment, filterError ? "" : filter, { signal: ctx.signal });
+        const fresh = await api.runs(experiment, filterError ? "" : filter, { signal: ctx.signal }, showDeleted);
         state.data = prepare(fresh);
+        drawSweep();
         draw();
         if (!state.data.runs.some((r) => r.status === "RUNNING")) clearInterval(timer);
       } catch {
@@ -310,6 +347,10 @@ function currentQuery(state) {
     filter: state.filter,
     sort: state.sort.id === "start" && state.sort.desc ? "" : `${state.sort.desc ? "-" : ""}${state.sort.id}`,
     cols: state.columns.map(encodeURIComponent).join(","),
+    deleted: state.showDeleted ? "1" : "",
+    metric: state.sweep?.metric || "",
+    best: state.sweep?.direction || "",
+    x: state.sweep?.x || "",
   };
 }
 
@@ -331,7 +372,8 @@ function chosenColumns(fromUrl, experiment, data) {
   return defaultColumns(data);
 }
 
-/** Up to 3 params whose values differ between runs, and the 4 most common metrics. */
+/** Params whose values differ between the runs that set them and metrics most runs share,
+ * as many as fit the window beside the fixed columns (about 130 px each). */
 function defaultColumns(data) {
   const counts = (keys, values) => keys.map((key, index) => {
     const seen = new Set();
@@ -345,14 +387,18 @@ function defaultColumns(data) {
     }
     return { key, present, distinct: seen.size };
   });
+  const withValues = Math.max(1, data.runs.filter((r) => r.m.some((v) => v !== null) || r.p.some((v) => v !== null)).length);
   const params = counts(data.param_keys, (r) => r.p)
     .filter((p) => p.distinct > 1 || data.runs.length === 1)
-    .sort((a, b) => b.present - a.present || b.distinct - a.distinct || a.key.localeCompare(b.key))
-    .slice(0, 3);
+    .sort((a, b) => b.present - a.present || a.distinct - b.distinct || a.key.localeCompare(b.key));
   const metrics = counts(data.metric_keys, (r) => r.m)
-    .sort((a, b) => b.present - a.present || a.key.localeCompare(b.key))
-    .slice(0, 4);
-  return [...params.map((p) => `p:${p.key}`), ...metrics.map((m) => `m:${m.key}`)];
+    .filter((m) => m.present * 2 >= withValues)
+    .sort((a, b) => b.present - a.present || a.key.localeCompare(b.key));
+  const room = Math.max(3, Math.floor((window.innerWidth - 640) / 130));
+  const paramCount = Math.min(params.length, Math.max(1, Math.floor(room / 2)));
+  const metricCount = Math.min(metrics.length, room - paramCount);
+  return [...params.slice(0, paramCount + Math.max(0, room - paramCount - metricCount)).map((p) => `p:${p.key}`),
+    ...metrics.slice(0, metricCount).map((m) => `m:${m.key}`)];
 }
 
 function saveColumns(experiment, columns) {

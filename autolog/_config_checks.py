@@ -1,0 +1,74 @@
+"""Checks ``autolog()`` makes before patching anything, so a configuration mistake is one line.
+
+A backend URI that cannot work (a port out of range, no host), or a store
+folder that cannot be written, is refused at ``autolog()`` time with the
+setting, its value and where it came from, instead of surfacing at the first
+fit as an internal failure.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import ConfigurationError
+
+
+def setting_source(name: str, arguments: Mapping[str, Any], file_label: str | None) -> str:
+    """Where the value of setting ``name`` came from, in the precedence order of resolve()."""
+    if arguments.get(name) is not None:
+        return "autolog()"
+    variable = f"AUTOLOG_{name.upper()}"
+    if os.environ.get(variable):
+        return variable
+    if name == "backend" and os.environ.get("MLFLOW_TRACKING_URI"):
+        return "MLFLOW_TRACKING_URI"
+    return file_label or "the defaults"
+
+
+def check_config(config: Any, arguments: Mapping[str, Any], file_label: str | None) -> None:
+    """Raise ConfigurationError for a backend URI or store folder that cannot work."""
+    for uri in config.backends:
+        if str(uri).startswith(("http://", "https://")):
+            _check_http(str(uri), setting_source("backend", arguments, file_label))
+    if not config.disable:
+        _check_writable(Path(config.dir), setting_source("dir", arguments, file_label))
+
+
+def _check_http(uri: str, source: str) -> None:
+    from ._validation import strip_credentials
+
+    shown = strip_credentials(uri)
+    parts = urlsplit(uri)
+    try:
+        port = parts.port
+    except ValueError:
+        port_text = parts.netloc.rsplit(":", 1)[-1]
+        raise ConfigurationError(
+            f"setting 'backend' from {source}: {shown!r} has port {port_text!r}, "
+            "which is not a number from 1 to 65535"
+        ) from None
+    if not parts.hostname:
+        raise ConfigurationError(
+            f"setting 'backend' from {source}: {shown!r} names no host; "
+            "write it as http://HOST:PORT"
+        )
+    if port == 0:
+        raise ConfigurationError(f"setting 'backend' from {source}: {shown!r} has port 0")
+
+
+def _check_writable(folder: Path, source: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigurationError(
+            f"setting 'dir' from {source}: cannot write to {str(folder)!r} ({reason}); "
+            "give a folder you can write to (AUTOLOG_DIR or autolog(dir=...))"
+        ) from None
