@@ -32,6 +32,8 @@ class Config:
     silent: bool = False
     exit_timeout: float = 10.0
     strict: bool = False
+    system_metrics: bool = True
+    system_metrics_interval: float = 10.0
     options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -55,6 +57,8 @@ ENVIRONMENT = {
     "silent": "AUTOLOG_SILENT",
     "exit_timeout": "AUTOLOG_EXIT_TIMEOUT",
     "strict": "AUTOLOG_STRICT",
+    "system_metrics": "AUTOLOG_SYSTEM_METRICS",
+    "system_metrics_interval": "AUTOLOG_SYSTEM_METRICS_INTERVAL",
 }
 _FIELDS = {f.name for f in fields(Config)} - {"options"}
 
@@ -135,7 +139,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 def _convert(name: str, value: Any, source: str) -> Any:
     if name in ("backend", "integrations"):
         return _as_tuple(name, value, source)
-    if name in ("disable", "log_models", "silent", "strict"):
+    if name in ("disable", "log_models", "silent", "strict", "system_metrics"):
         if isinstance(value, bool):
             return value
         text = str(value).strip().lower()
@@ -155,11 +159,25 @@ def _convert(name: str, value: Any, source: str) -> Any:
                 f"got {value!r}"
             )
         return timeout
+    if name == "system_metrics_interval":
+        return _positive_seconds(name, value, source)
     if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
         raise ConfigurationError(
             f"setting {name!r} from {source} must be a non-empty string, got {value!r}"
         )
     return os.fspath(value) if name == "dir" else str(value).strip()
+
+
+def _positive_seconds(name: str, value: Any, source: str) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = 0.0
+    if isinstance(value, bool) or not 0 < seconds < float("inf"):
+        raise ConfigurationError(
+            f"setting {name!r} from {source} must be a number of seconds > 0, got {value!r}"
+        )
+    return seconds
 
 
 def _as_tuple(name: str, value: Any, source: str) -> tuple[str, ...]:

@@ -37,7 +37,7 @@ def _static_tags() -> dict[str, str]:
 
     tags = {
         "autolog.source.script": _script(),
-        "autolog.source.args": " ".join(redact_argv(sys.argv[1:])),
+        "autolog.source.args": "" if _in_kernel() else " ".join(redact_argv(sys.argv[1:])),
         "autolog.python.version": platform.python_version(),
         "autolog.host": socket.gethostname(),
         "autolog.user": _user(),
@@ -71,11 +71,22 @@ def redact_argv(argv: list[str]) -> list[str]:
 
 
 def _script() -> str:
+    from ._notebook import notebook_path
+
+    notebook = notebook_path()
+    if notebook is not None:
+        return notebook  # not ipykernel_launcher.py
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None) or (sys.argv[0] if sys.argv and sys.argv[0] else "")
     if not path or path == "-c":
         return "<interactive>" if not path else "<command>"
     return os.path.abspath(path)
+
+
+def _in_kernel() -> bool:
+    from ._notebook import shell
+
+    return shell() is not None  # a kernel's argv is its connection file: nothing to record
 
 
 def _user() -> str:

@@ -228,9 +228,10 @@ class Session:
     def close(self) -> None:
         """At exit: end open runs (FAILED/KILLED after an uncaught exception), then flush."""
         from ._journal import sync_all_journals
+        from ._notebook import exit_is_clean, shutdown_stream
         from .run import status_for
 
-        exc = getattr(sys, "last_value", None)
+        exc = None if exit_is_clean() else getattr(sys, "last_value", None)
         while self.stack:
             self.stack[-1].end(status_for(exc) if exc is not None else FINISHED)
         sync_all_journals()
@@ -241,7 +242,7 @@ class Session:
             for shipper in self.shippers:
                 message = shipper.unsent_message()
                 if message:
-                    print(message, file=sys.stderr)
+                    print(message, file=shutdown_stream())
         self._stop_shippers(timeout=0)
 
     def _close_readers(self) -> None:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .._config import Config
+from .._datasets import features_and_targets, record_inputs
 from ..hookspecs import hookimpl
 from ..integration import (
     Integration,
@@ -112,6 +113,8 @@ def _record_fit(log_models: bool, every: int | None):
         run = start_fit_run("keras", model.name)
         try:
             run.log_params(params)
+            record_inputs(run, given.get("x"), given.get("y"))
+            record_inputs(run, *features_and_targets(given.get("validation_data")), context="eval")
             if user_callbacks is not None:
                 callback = _callback_class(every is not None)(run, given, observed, every)
                 given["callbacks"] = [*user_callbacks, callback]

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from .._config import Config
+from .._datasets import record_inputs
 from .._validation import flatten
 from ..hookspecs import hookimpl
 from ..integration import (
@@ -147,6 +148,8 @@ def _record_fit(integration: str, namespace: str, log_models: bool, every: int |
         finally:
             trainer.callbacks = [c for c in trainer.callbacks if c is not callback]
         try:
+            record_inputs(run, getattr(trainer, "train_dataloader", None))
+            record_inputs(run, getattr(trainer, "val_dataloaders", None), context="eval")
             if log_models:
                 _log_model(run, trainer, model)
         finally:

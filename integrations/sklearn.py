@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .._config import Config
+from .._datasets import record_inputs
 from ..errors import ConfigurationError
 from ..hookspecs import hookimpl
 from ..integration import Integration, is_metric_value, start_fit_run, status_for
@@ -100,6 +101,7 @@ class SklearnIntegration(Integration):
         )
         try:
             run.log_params(_try(lambda: estimator.get_params(deep=True)) or {})
+            record_inputs(run, *_fit_data(original, args, kwargs)[:2])
             try:
                 yield
             except BaseException as exc:
