@@ -74,6 +74,7 @@ class Sampler:
         self._runs: dict[str, _Watched] = {}
         self._collectors = collectors
         self._thread: threading.Thread | None = None
+        self._stopped = False
         self.samples = 0
         self.failures: list[str] = []
 
@@ -81,7 +82,7 @@ class Sampler:
         """Start sampling ``run`` one ``interval`` from now (starts the thread once)."""
         with self._lock:
             self._runs[run.id] = _Watched(run, interval)
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._loop, name="autolog-system-metrics", daemon=True
                 )
@@ -93,6 +94,16 @@ class Sampler:
         with self._lock:
             self._runs.pop(run.id, None)
 
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the thread (tests; a process just lets the daemon thread die with it)."""
+        with self._lock:
+            self._stopped = True
+            self._runs.clear()
+            self._changed.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
     def _loop(self) -> None:
         try:
             collectors = self._collectors if self._collectors is not None else default_collectors()
@@ -101,8 +112,10 @@ class Sampler:
             return
         while True:
             with self._lock:
-                while not self._runs:
+                while not self._runs and not self._stopped:
                     self._changed.wait()
+                if self._stopped:
+                    return
                 wait = min(w.due for w in self._runs.values()) - time.monotonic()
                 if wait > 0:
                     self._changed.wait(wait)
