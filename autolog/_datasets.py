@@ -89,6 +89,17 @@ def record_inputs(run: Any, features: Any, targets: Any = None, context: str = "
         report_failure(f"describing the {context} data of run {run.id}", exc)
 
 
+def statsmodels_data(model: Any) -> dict[str, Any] | None:
+    """A statsmodels model's data as the user passed it: ``endog`` and, if any, ``exog``.
+
+    ``exog`` includes what statsmodels added (an ARIMA's constant), as the model saw it.
+    """
+    data = getattr(model, "data", None)
+    found = {"endog": getattr(data, "orig_endog", None), "exog": getattr(data, "orig_exog", None)}
+    found = {role: value for role, value in found.items() if value is not None}
+    return found or None
+
+
 def features_and_targets(data: Any) -> tuple[Any, Any]:
     """``(x, y)`` of Keras ``validation_data``: ``(x, y)``, ``(x, y, weights)`` or a dataset."""
     if isinstance(data, tuple) and len(data) in (2, 3):

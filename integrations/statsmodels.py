@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .._config import Config
-from .._datasets import record_inputs
+from .._datasets import record_inputs, statsmodels_data
 from ..hookspecs import hookimpl
 from ..integration import Integration, is_metric_value, start_fit_run, status_for
 from ._common import SubclassPatcher, caller_module, log_model_if_picklable, warn_not_picklable
@@ -89,7 +89,7 @@ class StatsmodelsIntegration(Integration):
         )
         try:
             run.log_params({**spec, **_fit_arguments(original, args, kwargs)})
-            record_inputs(run, getattr(model, "exog", None), getattr(model, "endog", None))
+            record_inputs(run, statsmodels_data(model))
             try:
                 results = yield
             except BaseException as exc:
