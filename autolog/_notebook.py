@@ -10,8 +10,9 @@ file>``. Here:
 * each run started in a cell is tagged ``autolog.notebook.cell`` with that
   cell's execution count (``In [7]``);
 * an AutologWarning is shown once per kernel, and one raised on a background
-  thread (the shipper, the system-metrics sampler) is shown in the cell that
-  started the latest run rather than in whatever cell happens to be running;
+  thread (the shipper, the system-metrics sampler) is shown in the cell of the
+  run it concerns, not in whatever cell happens to be running (see
+  :class:`_WarningDisplay`);
 * at kernel shutdown the runs still open end FINISHED (a cell that raised
   earlier is not the process dying, as an uncaught exception is in a script),
   and what is said then goes to the kernel's own stderr (the terminal or log
@@ -23,7 +24,9 @@ kernel has already loaded it.
 
 from __future__ import annotations
 
+import atexit
 import os
+import re
 import sys
 import threading
 import warnings
@@ -33,6 +36,7 @@ from .errors import AutologWarning
 from .hookspecs import hookimpl
 
 CELL_TAG = "autolog.notebook.cell"
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
 
 
 def shell() -> Any:
@@ -80,24 +84,73 @@ def autolog_run_started(run: Any) -> None:
     ip = shell()
     if ip is None:
         return
-    _install_warning_display()
-    count = getattr(ip, "execution_count", None)
-    if isinstance(count, int):
+    _display.install(ip)
+    count = cell_number(ip)
+    if count is not None:
         run.set_tags({CELL_TAG: str(count)})
-    stream = sys.stderr
-    header = getattr(stream, "parent_header", None)
-    if header and hasattr(stream, "set_thread_parent"):
-        _display.home = (stream, header)
+    if run.parent_id is None:
+        _display.started_in_cell.append(run)
+
+
+def cell_number(ip: Any) -> int | None:
+    """The running cell's ``In [n]``.
+
+    ``In`` gets the cell's source before it runs, whichever IPython; the
+    ``execution_count`` attribute is already the next number in IPython 9.
+    """
+    history = getattr(ip, "user_ns", {}).get("In")
+    if isinstance(history, list) and len(history) > 1:
+        return len(history) - 1
+    count = getattr(ip, "execution_count", None)
+    return count if isinstance(count, int) else None
 
 
 class _WarningDisplay:
-    """Shows each AutologWarning once, background threads' in the cell of the latest run."""
+    """Where autolog's warnings are shown in a kernel, each once.
 
-    def __init__(self, original: Any) -> None:
-        self.original = original
+    A warning on the thread running the cell shows in that cell, as usual. One
+    from a background thread shows in the cell running now if that cell
+    started the run (it is the run's cell), and otherwise in the note left in
+    the cell of the latest run still open: when a cell ends with a run open, it
+    shows "run ... is still open" under a display id, and later warnings are
+    added to that display (``update_display_data``), so they never land in an
+    unrelated cell. At shutdown, warnings go to the kernel's own stderr.
+    """
+
+    def __init__(self) -> None:
+        self.original: Any = None
         self.shown: set[str] = set()
-        self.home: tuple[Any, dict] | None = None
+        self.started_in_cell: list[Any] = []  # top-level runs started by the running cell
+        self.home: tuple[Any, list[str]] | None = None  # display handle, its lines
+        self.shutting_down = False
         self.lock = threading.Lock()
+
+    def install(self, ip: Any) -> None:
+        if warnings.showwarning is self:
+            return
+        self.original = warnings.showwarning
+        warnings.showwarning = self
+        ip.events.register("post_run_cell", self.cell_ended)
+        atexit.register(self.shutdown)  # after autolog's own atexit handler: runs before it
+
+    def shutdown(self) -> None:
+        self.shutting_down = True
+
+    def cell_ended(self, result: Any = None) -> None:
+        """Still in the cell: leave a note for each run it started that stays open."""
+        still_open = [run for run in self.started_in_cell if not run.ended]
+        self.started_in_cell = []
+        if not still_open:
+            return
+        from IPython.display import display
+
+        lines = [
+            f"autolog: run {run.name!r} ({run.id}) stays open; it ends with run.end() or when "
+            "the kernel shuts down"
+            for run in still_open
+        ]
+        handle = display({"text/plain": "\n".join(lines)}, raw=True, display_id=True)
+        self.home = (handle, lines)
 
     def __call__(
         self, message: Any, category: type, filename: str, lineno: int, *rest: Any
@@ -105,26 +158,22 @@ class _WarningDisplay:
         if not (isinstance(category, type) and issubclass(category, AutologWarning)):
             self.original(message, category, filename, lineno, *rest)
             return
+        key = _ADDRESS.sub("0x", str(message))  # the same warning about another object
         with self.lock:
-            if str(message) in self.shown:
+            if key in self.shown:
                 return
-            self.shown.add(str(message))
+            self.shown.add(key)
+        if self.shutting_down and sys.__stderr__ is not None:
+            sys.__stderr__.write(warnings.formatwarning(message, category, filename, lineno))
+            return
+        background = threading.current_thread() is not threading.main_thread()
         home = self.home
-        if home is None or threading.current_thread() is threading.main_thread():
+        if not background or self.started_in_cell or home is None:
             self.original(message, category, filename, lineno, *rest)
             return
-        stream, header = home
-        token = stream.set_thread_parent(header)
-        try:
-            self.original(message, category, filename, lineno, *rest)
-        finally:
-            stream.reset_thread_parent(token)
+        handle, lines = home
+        lines.append(f"{category.__name__}: {message}")
+        handle.update({"text/plain": "\n".join(lines)}, raw=True)
 
 
-_display = _WarningDisplay(warnings.showwarning)
-
-
-def _install_warning_display() -> None:
-    if warnings.showwarning is not _display:
-        _display.original = warnings.showwarning
-        warnings.showwarning = _display
+_display = _WarningDisplay()
