@@ -305,15 +305,17 @@ def _length(data: Any) -> int | None:
 
 
 def _mlflow_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """MLflow's schema shapes: ``mlflow_colspec`` for one frame, ``mlflow_tensorspec`` otherwise."""
+    """MLflow's shapes: ``mlflow_colspec`` for a frame, ``mlflow_tensorspec`` for arrays.
+
+    The full description (targets, sparse formats, loaders) is kept under ``autolog``.
+    """
+    result: dict[str, Any] = {"autolog": schema}
     features = schema.get("features", {})
-    if features.get("type") == "dataframe" and "targets" not in schema:
-        return {
-            "mlflow_colspec": [
-                {"type": c["type"], "name": c["name"], "required": True}
-                for c in features["columns"]
-            ]
-        }
+    if features.get("type") == "dataframe":
+        result["mlflow_colspec"] = [
+            {"type": c["type"], "name": c["name"], "required": True} for c in features["columns"]
+        ]
+        return result
     spec = {
         role: json.dumps(
             [{"type": "tensor", "tensor-spec": {"dtype": part["dtype"], "shape": part["shape"]}}]
@@ -321,7 +323,6 @@ def _mlflow_schema(schema: dict[str, Any]) -> dict[str, Any]:
         for role, part in schema.items()
         if part.get("type") == "tensor"
     }
-    result: dict[str, Any] = {"autolog": schema}
     if spec:
         result["mlflow_tensorspec"] = spec
     return result

@@ -6,6 +6,7 @@
 ``GET /ui-api/runs?experiment=&filter=``  the runs table; params and metrics as columns
 ``GET /ui-api/runs/{id}``               one run: params, tags, metric summaries, files
 ``GET /ui-api/runs/{id}/metric?key=``   a metric's points, downsampled for the view
+``GET /ui-api/runs/{id}/datasets``     its datasets, and other runs on the same digest
 ``GET /ui-api/runs/{id}/artifacts/{p}``  download one artifact file
 ======================================  ================================================
 
@@ -32,6 +33,7 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route, Router
 
 from .._records import RunRecord
+from .datasets import datasets_payload
 from .readers import ArtifactFile, BadRequest, NotFound, Reader, RunDetail
 
 MAX_POINTS = 20_000
@@ -214,6 +216,9 @@ def api_routes(reader: Reader) -> Mount:
     async def metric(request: Request) -> Response:
         return await answer(metric_payload, request, reader, request.path_params["run_id"])
 
+    async def datasets(request: Request) -> Response:
+        return await answer(datasets_payload, reader, request.path_params["run_id"])
+
     async def artifact(request: Request) -> Response:
         run_id, path = request.path_params["run_id"], request.path_params["path"]
         return await answer(lambda: _artifact_response(reader.artifact(run_id, path)))
@@ -225,6 +230,7 @@ def api_routes(reader: Reader) -> Mount:
             Route("/runs", runs, methods=["GET"]),
             Route("/runs/{run_id}", run, methods=["GET"]),
             Route("/runs/{run_id}/metric", metric, methods=["GET"]),
+            Route("/runs/{run_id}/datasets", datasets, methods=["GET"]),
         ]
     )
     # Files go out as they are (sendfile, Content-Length); JSON is gzipped when large.

@@ -6,6 +6,7 @@ import { announce, breakable, card, h, icon, statusBadge } from "./dom.js";
 import { formatBytes, formatCount, formatDuration, formatFullTime, formatNumber, formatTime } from "./format.js";
 import { href } from "./app.js";
 import { MetricChart, chartColor } from "./chart.js";
+import { datasetsCard } from "./datasets.js";
 
 const FIRST_CHARTS = 12;
 const LIVE_EVERY_MS = 3000;
@@ -31,7 +32,7 @@ export async function runPage(ctx) {
       run.metrics.length ? chartsSection(run, charts, ctx) : null,
       h("div", { class: "two-col" },
         h("div", { class: "stack" }, metricsCard, paramsCard(run.params), tagsCard(run.tags)),
-        h("div", { class: "stack" }, artifactsCard(run), modelCard(run), relativesCard(run)))));
+        h("div", { class: "stack" }, artifactsCard(run), modelCard(run), datasetsCard(run.id, ctx), relativesCard(run)))));
   metricsCard.replaceChildren(metricsTable(run));
   ctx.main.replaceChildren(page);
   ctx.onDispose(() => charts.forEach((chart) => chart.destroy()));
