@@ -129,7 +129,7 @@ class _WarningDisplay:
         if warnings.showwarning is self:
             return
         self.original = warnings.showwarning
-        warnings.showwarning = self
+        warnings.showwarning = self  # type: ignore[assignment]
         ip.events.register("post_run_cell", self.cell_ended)
         atexit.register(self.shutdown)  # after autolog's own atexit handler: runs before it
 
