@@ -29,7 +29,6 @@ other iterable records its type, length and batch size, with ``"content":
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from typing import Any
@@ -48,6 +47,8 @@ def dataset_input(
     """One dataset input (``{"dataset": {...}, "tags": {...}}``), None when ``features`` is None."""
     if features is None:
         return None
+    import hashlib  # not at import: OpenSSL's loading is a few ms of autolog()'s start-up
+
     parts = [("features", features)] + ([("targets", targets)] if targets is not None else [])
     digest = hashlib.blake2b(digest_size=16)
     schema: dict[str, Any] = {}

@@ -24,7 +24,6 @@ chart them alike; MLflow has no per-process memory figure, which is logged as
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import threading
 import time
@@ -186,6 +185,8 @@ if hasattr(os, "register_at_fork"):
 
 def default_collectors() -> list[Collector]:
     """psutil's machine and process figures, plus one collector for NVIDIA GPUs if present."""
+    import importlib.util
+
     collectors = [psutil_collector()]
     if importlib.util.find_spec("pynvml") is not None:
         gpus = nvml_collector()

@@ -147,25 +147,24 @@ def main() -> None:
     parser.add_argument("--imports", type=int, default=15, help="fresh processes for start-up")
     options = parser.parse_args()
 
-    print("| added per fit | median ms (IQR) |\n|---|---|")
-    for label, values in fits(options.rounds, options.pairs).items():
-        print(f"| {label} | {spread(values)} |")
-    for label, values in pieces().items():
-        print(f"| autolog {label} alone | {spread(values)} |")
-
+    # Cheapest first, each printed as soon as it is known.
+    times = startup(options.imports)
+    print(f"`import autolog; autolog.autolog()`: {spread(times)} ms over {len(times)} processes\n")
     cpu = sample_cpu()
     per_sample = statistics.median(cpu)
-    print("\n| sampler | figure |\n|---|---|")
+    print("| sampler | figure |\n|---|---|")
     print(f"| CPU per sample | {spread(cpu)} ms |")
-    print(f"| CPU per hour at 10 s (360 samples) | {per_sample * 360 * 1000:.1f} ms |")
+    print(f"| CPU per hour at 10 s (360 samples) | {per_sample * 360 * 1000:.1f} ms |", flush=True)
     held = held_open(options.seconds)
     added = held["on"] - held["off"]
     print(f"| real {options.seconds:.0f} s run: process CPU, metrics off / on | "
           f"{held['off'] * 1000:.1f} / {held['on'] * 1000:.1f} ms |")  # fmt: skip
-    print(f"| ... extrapolated to an hour | {added * 3600 / options.seconds * 1000:.0f} ms |")
-
-    times = startup(options.imports)
-    print(f"\n`import autolog; autolog.autolog()`: {spread(times)} ms over {len(times)} processes")
+    print(f"| ... extrapolated to an hour | {added * 3600 / options.seconds * 1000:.0f} ms |\n")
+    print("| added per fit | median ms (IQR) |\n|---|---|")
+    for label, values in pieces().items():
+        print(f"| autolog {label} alone | {spread(values)} |", flush=True)
+    for label, values in fits(options.rounds, options.pairs).items():
+        print(f"| {label} | {spread(values)} |")
 
 
 if __name__ == "__main__":
