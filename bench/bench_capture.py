@@ -57,11 +57,13 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values) * 1000:.2f} ({q[0] * 1000:.2f} - {q[2] * 1000:.2f})"
 
 
-def fits(rounds: int, pairs: int) -> dict[str, dict[str, list[float]]]:
-    from mlflow_env import mlflow_env
+def fits(rounds: int, pairs: int, mlflow_python: str | None) -> dict[str, list[float]]:
+    if mlflow_python is None:
+        from mlflow_env import mlflow_env
 
-    pythons = {"autolog": sys.executable, "mlflow": str(mlflow_env().python)}
-    pooled: dict[str, dict[str, list[float]]] = {}
+        mlflow_python = str(mlflow_env().python)
+    pythons = {"autolog": sys.executable, "mlflow": mlflow_python}
+    pooled: dict[str, list[float]] = {}
     for round_number in range(rounds):
         order = ("autolog", "mlflow") if round_number % 2 == 0 else ("mlflow", "autolog")
         for tool in order:
@@ -145,9 +147,21 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=10, help="timed pairs per process")
     parser.add_argument("--seconds", type=float, default=60, help="length of the held-open run")
     parser.add_argument("--imports", type=int, default=15, help="fresh processes for start-up")
+    parser.add_argument("--mlflow-python", help="python of an MLflow venv (default .venv-mlflow)")
+    parser.add_argument("--only-fits", action="store_true", help="skip start-up and sampler")
     options = parser.parse_args()
 
     # Cheapest first, each printed as soon as it is known.
+    if not options.only_fits:
+        cheap_figures(options)
+    print("| added per fit | median ms (IQR) |\n|---|---|")
+    for label, values in pieces().items():
+        print(f"| autolog {label} alone | {spread(values)} |", flush=True)
+    for label, values in fits(options.rounds, options.pairs, options.mlflow_python).items():
+        print(f"| {label} | {spread(values)} |")
+
+
+def cheap_figures(options: argparse.Namespace) -> None:
     times = startup(options.imports)
     print(f"`import autolog; autolog.autolog()`: {spread(times)} ms over {len(times)} processes\n")
     cpu = sample_cpu()
@@ -160,11 +174,6 @@ def main() -> None:
     print(f"| real {options.seconds:.0f} s run: process CPU, metrics off / on | "
           f"{held['off'] * 1000:.1f} / {held['on'] * 1000:.1f} ms |")  # fmt: skip
     print(f"| ... extrapolated to an hour | {added * 3600 / options.seconds * 1000:.0f} ms |\n")
-    print("| added per fit | median ms (IQR) |\n|---|---|")
-    for label, values in pieces().items():
-        print(f"| autolog {label} alone | {spread(values)} |", flush=True)
-    for label, values in fits(options.rounds, options.pairs).items():
-        print(f"| {label} | {spread(values)} |")
 
 
 if __name__ == "__main__":
