@@ -1,6 +1,6 @@
 """What issue 17's captures cost: datasets and environment per fit, the sampler, start-up.
 
-    python -P bench/bench_capture.py [--rounds 3] [--pairs 10] [--seconds 60] [--imports 15]
+    python -m bench.bench_capture [--rounds 3] [--pairs 10] [--seconds 60] [--imports 15]
 
 1. Added time per ``LogisticRegression(max_iter=200).fit`` (2000x20) and per
    ``ARIMA(order=(2,1,1)).fit()`` (300 points), autolog (datasets and the pinned
@@ -29,8 +29,6 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH))  # workloads, under -P
-sys.path.insert(0, str(BENCH.parent / "tests" / "server"))  # mlflow_env
 
 HOLD_OPEN = """
 import sys, time
@@ -59,7 +57,7 @@ def spread(values: list[float]) -> str:
 
 def fits(rounds: int, pairs: int, mlflow_python: str | None) -> dict[str, list[float]]:
     if mlflow_python is None:
-        from mlflow_env import mlflow_env
+        from tests.support.mlflow_env import mlflow_env
 
         mlflow_python = str(mlflow_env().python)
     pythons = {"autolog": sys.executable, "mlflow": mlflow_python}
@@ -84,10 +82,9 @@ def fits(rounds: int, pairs: int, mlflow_python: str | None) -> dict[str, list[f
 
 
 def pieces(repeats: int = 200) -> dict[str, list[float]]:
-    from workloads import logistic_data
-
     from autolog._datasets import dataset_input
     from autolog._environment import model_requirements
+    from bench.workloads import logistic_data
 
     X, y = logistic_data()
     import sklearn.linear_model  # noqa: F401  (the framework is loaded, as in a fit)

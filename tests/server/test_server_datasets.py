@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from processes import run_script
 
 import autolog
+from tests.support.processes import run_script
 
 FITS = """
 import sys

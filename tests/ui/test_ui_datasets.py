@@ -8,8 +8,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from ui_browser import Site, open_page
-from ui_processes import start_ui
+
+from tests.support.ui_browser import Site, open_page
+from tests.support.ui_processes import start_ui
 
 FITS = """
 import numpy as np
