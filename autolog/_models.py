@@ -16,7 +16,6 @@ import json
 import pickle
 import platform
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +95,8 @@ def load_model_from(folder: Path) -> Any:
 
 def load_run_model(backend: Any, run_id: str) -> Any:
     """Fetch the model of ``run_id`` from ``backend`` into a temporary folder and load it."""
+    import tempfile  # lazily: it imports random and hashlib, slow for autolog()'s start
+
     with tempfile.TemporaryDirectory(prefix="autolog-model-") as tmp:
         run = backend.get_run(run_id)
         if run.model is None:

@@ -23,7 +23,7 @@ _SECRET_FLAG = re.compile(r"^--?(?P<name>[A-Za-z0-9_.-]+)(?P<eq>=)?")
 
 @hookimpl
 def autolog_run_started(run) -> None:
-    from .integration import active_versions
+    from ._integrations import active_versions
 
     tags = dict(_static_tags())
     tags.update({f"autolog.version.{name}": version for name, version in active_versions().items()})

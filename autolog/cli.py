@@ -246,9 +246,9 @@ def _expand_run_id(prefix: str, backend: str | None) -> str:
 
 def sync(args: argparse.Namespace, err: TextIO) -> int:
     from ._config import resolve
-    from ._session import backend_for
     from ._shipper import Shipper
     from ._store import LocalStore
+    from .backend import backend_for
     from .plugins import load_plugins
 
     # The journals' folder comes first, so that a folder given as --backend is a

@@ -37,12 +37,11 @@ from .._datasets import features_and_targets, record_inputs
 from ..hookspecs import hookimpl
 from ..integration import (
     Integration,
+    fit_run,
     guarded,
     report_failure,
     safe_patch,
     scalars,
-    start_fit_run,
-    status_for,
     steps_option,
     unwrap,
 )
@@ -110,8 +109,7 @@ def _record_fit(log_models: bool, every: int | None):
         params = {name: _argument(given, name) for name in FIT_PARAMS}
         if batch_size is not None:
             params["batch_size"] = batch_size
-        run = start_fit_run("keras", model.name)
-        try:
+        with fit_run("keras", model.name) as run:
             run.log_params(params)
             record_inputs(run, given.get("x"), given.get("y"))
             record_inputs(run, *features_and_targets(given.get("validation_data")), context="eval")
@@ -120,14 +118,8 @@ def _record_fit(log_models: bool, every: int | None):
                 given["callbacks"] = [*user_callbacks, callback]
             _fit_runs[model] = run
             yield call.args[1:], call.kwargs
-        except BaseException as exc:  # the user's (or, before the yield, our own) error
-            run.end(status_for(exc))
-            raise
-        try:
             if log_models:
                 run.log_model(model)
-        finally:
-            run.end()
 
     return record_fit
 

@@ -40,7 +40,7 @@ def main(args: argparse.Namespace) -> int:
         )
         return 1
     from .._config import resolve
-    from .._session import backend_for
+    from ..backend import backend_for
     from ..plugins import load_plugins
     from ..server import bind, server_url
     from .journal_reader import open_reader
