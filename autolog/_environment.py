@@ -41,7 +41,7 @@ _warned: set[tuple[str, str, str]] = set()
 
 @hookimpl
 def autolog_run_started(run: Any) -> None:
-    config = run._session.config
+    config = run.config
     if config is not None and config.log_models:
         warm_up()
 

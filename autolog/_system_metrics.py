@@ -40,7 +40,7 @@ Collector = Callable[[], dict[str, float]]
 
 @hookimpl
 def autolog_run_started(run: Any) -> None:
-    config = run._session.config
+    config = run.config
     if run.parent_id is not None or config is None or not config.system_metrics:
         return
     sampler().watch(run, config.system_metrics_interval)

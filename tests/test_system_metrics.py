@@ -31,7 +31,9 @@ MACHINE = {
 
 @pytest.fixture
 def fresh_sampler() -> Iterator[None]:
-    """Each test gets its own sampler, stopped afterwards."""
+    """Each test gets its own sampler (an earlier test's is stopped), stopped afterwards."""
+    if _system_metrics._sampler is not None:
+        _system_metrics._sampler.stop()
     _system_metrics._sampler = None
     yield
     if _system_metrics._sampler is not None:
