@@ -34,6 +34,8 @@ class Config:
     strict: bool = False
     system_metrics: bool = True
     system_metrics_interval: float = 10.0
+    redact_keys: tuple[str, ...] = ()
+    keep_keys: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -59,6 +61,8 @@ ENVIRONMENT = {
     "strict": "AUTOLOG_STRICT",
     "system_metrics": "AUTOLOG_SYSTEM_METRICS",
     "system_metrics_interval": "AUTOLOG_SYSTEM_METRICS_INTERVAL",
+    "redact_keys": "AUTOLOG_REDACT_KEYS",
+    "keep_keys": "AUTOLOG_KEEP_KEYS",
 }
 _FIELDS = {f.name for f in fields(Config)} - {"options"}
 
@@ -137,7 +141,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def _convert(name: str, value: Any, source: str) -> Any:
-    if name in ("backend", "integrations"):
+    if name in ("backend", "integrations", "redact_keys", "keep_keys"):
         return _as_tuple(name, value, source)
     if name in ("disable", "log_models", "silent", "strict", "system_metrics"):
         if isinstance(value, bool):

@@ -77,7 +77,7 @@ class _PostImportFinder:
             _finding.name = None
         if spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
-        spec.loader = _NotifyingLoader(spec.loader)
+        spec.loader = _NotifyingLoader(spec.loader)  # type: ignore[assignment]  # duck-typed
         return spec
 
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import _redaction
 from ._config import Config, resolve
 from ._journal import JOURNAL_NAME, Journal, NullJournal
 from ._patch import report_failure
@@ -55,6 +56,7 @@ class Session:
             self._stop_shippers(timeout=0)
             self._close_readers()
             self.config = config
+            _redaction.configure(config.redact_keys, config.keep_keys)
             if config.disable:
                 self.store, self.readers, self.shippers = None, [], []
                 return
@@ -134,6 +136,9 @@ class Session:
             )
         if name is not None and not isinstance(name, str):
             raise ConfigurationError(f"run name must be a string, got {name!r}")
+        # Names are shown everywhere: no user:pw@ or token in them.
+        name = _redaction.active().scrub(name or f"run-{run_id[:8]}")
+        experiment = _redaction.active().scrub(experiment)
         journal: Journal | NullJournal
         if self.store is None:
             journal, artifacts = NullJournal(), None
@@ -143,7 +148,7 @@ class Session:
         run = Run.start(
             journal,
             run_id=run_id,
-            name=name or f"run-{run_id[:8]}",
+            name=name,
             experiment=experiment,
             parent_id=parent.id if parent else None,
             artifacts_dir=artifacts,

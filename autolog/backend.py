@@ -94,7 +94,9 @@ def backend_for(uri: str, config: Config) -> Backend:
     """The backend a plugin provides for ``uri``; a clear error when none does."""
     from .plugins import call_each
 
-    backend = call_each("autolog_backend", first_result=True, uri=uri, config=config)
+    backend: Backend | None = call_each(
+        "autolog_backend", first_result=True, uri=uri, config=config
+    )
     if backend is None:
         scheme = uri.split("://", 1)[0] if "://" in uri else uri
         raise ConfigurationError(

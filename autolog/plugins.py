@@ -28,7 +28,7 @@ import pluggy
 
 from . import hookspecs
 from ._patch import report_failure, testing
-from .errors import AutologWarning, InvalidInputError
+from .errors import AutologWarning, InvalidInputError, ModelNotLoadableError
 
 
 class PluginManager(pluggy.PluginManager):
@@ -55,8 +55,8 @@ def _guarded(function: Callable[..., Any], impl: Any, hook_name: str) -> Callabl
     def call(*args: Any) -> Any:
         try:
             return function(*args)
-        except InvalidInputError:
-            raise  # the user's input was refused on purpose (a malformed URI): say so
+        except (InvalidInputError, ModelNotLoadableError):
+            raise  # refused on purpose (a malformed URI, a model's class gone): say so
         except Exception as exc:
             report_failure(where, exc)
             return None
