@@ -32,6 +32,8 @@ class Config:
     silent: bool = False
     exit_timeout: float = 10.0
     strict: bool = False
+    system_metrics: bool = True
+    system_metrics_interval: float = 10.0
     redact_keys: tuple[str, ...] = ()
     keep_keys: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
@@ -57,6 +59,8 @@ ENVIRONMENT = {
     "silent": "AUTOLOG_SILENT",
     "exit_timeout": "AUTOLOG_EXIT_TIMEOUT",
     "strict": "AUTOLOG_STRICT",
+    "system_metrics": "AUTOLOG_SYSTEM_METRICS",
+    "system_metrics_interval": "AUTOLOG_SYSTEM_METRICS_INTERVAL",
     "redact_keys": "AUTOLOG_REDACT_KEYS",
     "keep_keys": "AUTOLOG_KEEP_KEYS",
 }
@@ -150,7 +154,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 def _convert(name: str, value: Any, source: str) -> Any:
     if name in ("backend", "integrations", "redact_keys", "keep_keys"):
         return _as_tuple(name, value, source)
-    if name in ("disable", "log_models", "silent", "strict"):
+    if name in ("disable", "log_models", "silent", "strict", "system_metrics"):
         if isinstance(value, bool):
             return value
         if source != "the environment":  # a file or an argument has real booleans
@@ -175,11 +179,25 @@ def _convert(name: str, value: Any, source: str) -> Any:
                 f"got {value!r}"
             )
         return timeout
+    if name == "system_metrics_interval":
+        return _positive_seconds(name, value, source)
     if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
         raise ConfigurationError(
             f"setting {name!r} from {source} must be a non-empty string, got {value!r}"
         )
     return os.fspath(value) if name == "dir" else str(value).strip()
+
+
+def _positive_seconds(name: str, value: Any, source: str) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = 0.0
+    if isinstance(value, bool) or not 0 < seconds < float("inf"):
+        raise ConfigurationError(
+            f"setting {name!r} from {source} must be a number of seconds > 0, got {value!r}"
+        )
+    return seconds
 
 
 def _as_tuple(name: str, value: Any, source: str) -> tuple[str, ...]:

@@ -50,8 +50,12 @@ def save_model(
             f"no plugin can save a model of type {type(model).__qualname__}: it cannot be "
             "pickled and no installed integration knows its type"
         )
+    from ._environment import describe_environment
+
+    environment = describe_environment(folder, str(manifest["flavor"]), model)
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
     manifest = {
+        **environment,
         **manifest,
         **extra,
         "path": name,
@@ -111,6 +115,10 @@ def load_model_from(folder: Path, manifest_sha256: str | None) -> Any:
             )
         wanted.add(path.relative_to(folder).as_posix())
     _remove_unlisted(folder, wanted)
+
+    from ._environment import check_environment
+
+    check_environment(manifest)
     model = call_each("autolog_load_model", first_result=True, path=folder, manifest=manifest)
     if model is None:
         raise AutologError(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import getpass
-import os
 import re
 import sys
 from pathlib import Path
@@ -30,7 +29,7 @@ def autolog_run_started(run) -> None:
 
     tags = dict(_static_tags())
     # Not cached with the rest: it follows the redact_keys/keep_keys in force.
-    if sys.argv[1:]:
+    if sys.argv[1:] and not _in_kernel():  # a kernel's argv is only its connection file
         tags["autolog.source.args"] = " ".join(redact_argv(sys.argv[1:]))
     tags.update({f"autolog.version.{name}": version for name, version in active_versions().items()})
     run.set_tags(tags)
@@ -96,11 +95,15 @@ def redact_argv(argv: list[str], redactor: Redactor | None = None) -> list[str]:
 
 
 def _script() -> str:
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None) or (sys.argv[0] if sys.argv and sys.argv[0] else "")
-    if not path or path == "-c":
-        return "<interactive>" if not path else "<command>"
-    return os.path.abspath(path)
+    from ._notebook import script_path
+
+    return script_path()
+
+
+def _in_kernel() -> bool:
+    from ._notebook import shell
+
+    return shell() is not None  # a kernel's argv is its connection file: nothing to record
 
 
 def _user() -> str:

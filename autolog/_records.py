@@ -9,6 +9,8 @@ Record types in a journal (first element of each JSON array):
 ``m``         ``["m", key, value, step, timestamp]``, one metric point
 ``artifact``  ``["artifact", {path, size, sha256}]``, a file under ``artifacts/``
 ``model``     ``["model", {path, flavor, ...manifest}]``, the run's model directory
+``inputs``    ``["inputs", [{dataset: {name, digest, source_type, source, schema,
+              profile}, tags: {key: text}}]]``, MLflow dataset inputs (see _datasets)
 ``end``       ``["end", {status, end_time}]``
 ``rename``    ``["rename", {name, time}]``, an edit made after the run (``autolog runs rename``)
 ``untag``     ``["untag", {keys: [key, ...], time}]``, tags removed by an edit
@@ -62,6 +64,7 @@ class RunRecord:
     model: dict[str, Any] | None = None
     #: "active", or "deleted" once soft-deleted (MLflow's lifecycle_stage).
     lifecycle_stage: str = "active"
+    inputs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def duration(self) -> float | None:
@@ -69,6 +72,21 @@ class RunRecord:
         if self.end_time is None:
             return None
         return (self.end_time - self.start_time) / 1000
+
+
+def add_inputs(inputs: list[dict[str, Any]], new: Iterable[dict[str, Any]]) -> None:
+    """Add dataset inputs to ``inputs``, each (name, digest, context) once, as MLflow keeps them."""
+    seen = {_input_key(item) for item in inputs}
+    for item in new:
+        if _input_key(item) not in seen:
+            seen.add(_input_key(item))
+            inputs.append(item)
+
+
+def _input_key(item: dict[str, Any]) -> tuple[str, str, str]:
+    dataset = item.get("dataset", {})
+    context = item.get("tags", {}).get("mlflow.data.context", "")
+    return dataset.get("name", ""), dataset.get("digest", ""), context
 
 
 class RunReplay:
@@ -113,6 +131,8 @@ class RunReplay:
                 run.artifacts.append(path)
         elif kind == "model":
             run.model = record[1]
+        elif kind == "inputs":
+            add_inputs(run.inputs, record[1])
         elif kind == "end":
             run.status = record[1].get("status", FINISHED)
             run.end_time = record[1].get("end_time")

@@ -236,8 +236,9 @@ class Session:
     def close(self) -> None:
         """At exit: end open runs (FAILED/KILLED after an uncaught exception), then flush."""
         from ._journal import sync_all_journals
+        from ._notebook import exit_is_clean, shutdown_stream
 
-        exc = getattr(sys, "last_value", None)
+        exc = None if exit_is_clean() else getattr(sys, "last_value", None)
         self._end_open_runs(status_for(exc) if exc is not None else FINISHED)
         sync_all_journals()
         if not self.shippers or self.config is None:
@@ -247,7 +248,7 @@ class Session:
             for shipper in self.shippers:
                 message = shipper.unsent_message()
                 if message:
-                    print(message, file=sys.stderr)
+                    print(message, file=shutdown_stream())
         self._stop_shippers(timeout=0)
 
     def _end_open_runs(self, status: str) -> None:

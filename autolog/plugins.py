@@ -121,6 +121,9 @@ pm.add_hookspecs(hookspecs)
 DEFAULT_PLUGINS = (
     "autolog._provenance",
     "autolog._models",
+    "autolog._system_metrics",
+    "autolog._environment",
+    "autolog._notebook",
     "autolog.backends.local",
     "autolog.backends.schemes",
     "autolog.integrations.sklearn",

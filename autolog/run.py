@@ -213,6 +213,21 @@ class Run:
         for key, value in _mapping(metrics, "metrics").items():
             self.log_metric(key, value, step, timestamp)
 
+    def log_dataset(
+        self, features: Any, targets: Any = None, context: str = "train", name: str | None = None
+    ) -> dict[str, Any] | None:
+        """Record what the run trained (``context="train"``) or was evaluated on, as MLflow does.
+
+        Returns the dataset input (name, content digest, schema, profile); see
+        :mod:`autolog._datasets` for what is read and how the digest is made.
+        """
+        from ._datasets import dataset_input
+
+        described = dataset_input(features, targets, context, name)
+        if described is not None:
+            self._journal.append(["inputs", [described]])
+        return described
+
     # -- files -------------------------------------------------------------
 
     def log_artifact(self, path: str | Path, name: str | None = None) -> str:

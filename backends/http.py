@@ -85,6 +85,7 @@ class HttpBackend(Backend):
         self._runs: dict[str, ServerRun] = {}
         self._experiment_ids: dict[str, str] = {}
         self._experiment_names: dict[str, str] = {}
+        self._no_inputs_warned = False
 
     def __repr__(self) -> str:
         return f"<HttpBackend {self.uri}>"
@@ -98,6 +99,7 @@ class HttpBackend(Backend):
         metrics: list[dict] = []
         files: list[str] = []
         edits: list[list] = []
+        inputs: list[dict] = []
         end = None
         for record in batch.records:
             kind = record[0]
@@ -114,12 +116,16 @@ class HttpBackend(Backend):
                 files.append(record[1]["path"])
             elif kind == "model":
                 tags[MODEL_TAG] = _model_tag(record[1])
+            elif kind == "inputs":
+                inputs.extend(record[1])
             elif kind == "end":
                 end = record[1]
             elif kind in EDIT_KINDS:
                 edits.append(record)
         for body in _batches(params, tags, metrics):
             self.rest.call("runs/log-batch", {"run_id": run.id, **body})
+        if inputs:
+            self._log_inputs(run, inputs)
         for path in files:
             self._upload(run, batch.artifacts_dir, path)
         if edits:
@@ -127,6 +133,25 @@ class HttpBackend(Backend):
         if end is not None:
             status = end.get("status", FINISHED)
             self.rest.call("runs/update", {"run_id": run.id, "status": status, **_end_time(end)})
+
+    def _log_inputs(self, run: ServerRun, inputs: list[dict]) -> None:
+        """MLflow keeps each (run, dataset) once, so a batch sent twice is harmless.
+
+        A server without log-inputs (an MLflow before 2.4) keeps everything else:
+        the datasets stay in the journal and are said to be missing once.
+        """
+        try:
+            self.rest.call("runs/log-inputs", {"run_id": run.id, "datasets": mlflow_inputs(inputs)})
+        except ServerRejectedError as exc:
+            if exc.status != 404:
+                raise
+            if self._no_inputs_warned:
+                return
+            self._no_inputs_warned = True
+            warn(
+                f"{self.uri} has no runs/log-inputs endpoint; dataset inputs stay in the local "
+                "journal only"
+            )
 
     def _upload(self, run: ServerRun, artifacts_dir: Path, path: str) -> None:
         try:  # a crafted journal can name /etc/passwd or ../../.ssh/id_rsa
@@ -283,6 +308,7 @@ class HttpBackend(Backend):
             tags={k: v for k, v in tags.items() if k not in HIDDEN_TAGS},
             model=model,
             lifecycle_stage=info.get("lifecycle_stage") or "active",
+            inputs=journal_inputs(run.get("inputs", {}).get("dataset_inputs", [])),
         )
 
     def search_runs(
@@ -410,6 +436,28 @@ def _batches(params: dict, tags: dict, metrics: list[dict]) -> Iterator[dict]:
         count, size = count + 1, size + item_size
     if count:
         yield {k: v for k, v in body.items() if v}
+
+
+def mlflow_inputs(inputs: list[dict]) -> list[dict]:
+    """Our dataset inputs as the ``datasets`` of MLflow's log-inputs (tags as key/value lists)."""
+    return [
+        {
+            "tags": [{"key": k, "value": v} for k, v in item.get("tags", {}).items()],
+            "dataset": item["dataset"],
+        }
+        for item in inputs
+    ]
+
+
+def journal_inputs(dataset_inputs: list[dict]) -> list[dict]:
+    """MLflow's ``run.inputs.dataset_inputs`` in the journal's shape."""
+    return [
+        {
+            "dataset": item.get("dataset", {}),
+            "tags": {t["key"]: t.get("value", "") for t in item.get("tags", [])},
+        }
+        for item in dataset_inputs
+    ]
 
 
 def _with_token(body: dict, token: str | None) -> dict:

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from .._config import Config
+from .._datasets import features_and_targets, record_inputs
 from ..hookspecs import hookimpl
 from ..integration import (
     Integration,
@@ -120,6 +121,8 @@ def _record_fit(log_models: bool, every: int | None):
             params["batch_size"] = batch_size
         with fit_run("keras", model.name) as run:
             run.log_params(params)
+            record_inputs(run, given.get("x"), given.get("y"))
+            record_inputs(run, *features_and_targets(given.get("validation_data")), context="eval")
             if user_callbacks is not None:
                 callback = _callback_class(every is not None)(run, given, observed, every)
                 given["callbacks"] = [*user_callbacks, callback]

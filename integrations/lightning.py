@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from .._config import Config
+from .._datasets import record_inputs
 from .._validation import flatten
 from ..errors import ModelNotSavedError
 from ..hookspecs import hookimpl
@@ -147,6 +148,8 @@ def _record_fit(integration: str, namespace: str, log_models: bool, every: int |
                 yield
             finally:
                 trainer.callbacks = [c for c in trainer.callbacks if c is not callback]
+            record_inputs(run, getattr(trainer, "train_dataloader", None))
+            record_inputs(run, getattr(trainer, "val_dataloaders", None), context="eval")
             if log_models:
                 _log_model(run, trainer, model)
 

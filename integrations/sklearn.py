@@ -32,6 +32,7 @@ from types import FrameType
 from typing import Any
 
 from .._config import Config
+from .._datasets import record_inputs
 from ..errors import ConfigurationError
 from ..hookspecs import hookimpl
 from ..integration import Integration, fit_run, is_metric_value, start_fit_run
@@ -107,6 +108,7 @@ class SklearnIntegration(Integration):
             {"estimator_class": cls.__qualname__, "estimator_module": cls.__module__},
         ) as run:
             run.log_params(_try(lambda: estimator.get_params(deep=True)) or {})
+            record_inputs(run, *_fit_data(original, args, kwargs)[:2])
             yield
             X, y, sample_weight = _fit_data(original, args, kwargs)
             search = _as_search(estimator)

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from .._config import Config
+from .._datasets import record_inputs, statsmodels_data
 from ..hookspecs import hookimpl
 from ..integration import Integration, fit_run, is_metric_value
 from ._common import SubclassPatcher, caller_module, log_model_if_picklable, warn_not_picklable
@@ -105,6 +106,7 @@ class StatsmodelsIntegration(Integration):
             {"model_class": cls.__qualname__, "model_module": cls.__module__},
         ) as run:
             run.log_params({**spec, **_fit_arguments(original, args, kwargs)})
+            record_inputs(run, statsmodels_data(model))
             results = yield
             run.log_metrics(fit_statistics(results))
             if config.log_models and _is_results(results):

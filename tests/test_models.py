@@ -21,8 +21,11 @@ class TestModels:
         folder = store / run.id / "artifacts" / "model"
         manifest = json.loads((folder / "manifest.json").read_text())
         assert manifest["flavor"] == "pickle" and manifest["python_version"]
-        digest = hashlib.sha256((folder / "model.pkl").read_bytes()).hexdigest()
-        assert manifest["files"] == {"model.pkl": digest}
+        digests = {
+            name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
+            for name in ("model.pkl", "requirements.txt")
+        }
+        assert manifest["files"] == digests
         assert autolog.get_run(run.id).model["flavor"] == "pickle"
 
     def test_tampered_model_is_refused_before_unpickling(self, store: Path) -> None:

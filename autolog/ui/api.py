@@ -6,6 +6,7 @@
 ``GET /ui-api/runs?experiment=&filter=``  the runs table; params and metrics as columns
 ``GET /ui-api/runs/{id}``               one run: params, tags, metric summaries, files
 ``GET /ui-api/runs/{id}/metric?key=``   a metric's points, downsampled for the view
+``GET /ui-api/runs/{id}/datasets``     its datasets, and other runs on the same digest
 ``GET /ui-api/runs/{id}/artifacts/{p}``  download one artifact file
 ``POST /ui-api/runs/{id}/edit``         rename, note, tags, delete, restore (see edits.py)
 ======================================  ================================================
@@ -35,6 +36,7 @@ from starlette.routing import Mount, Route, Router
 
 from .._curation import Editor
 from .._records import RunRecord
+from .datasets import datasets_payload
 from .edits import edit_route
 from .readers import ArtifactFile, BadRequest, NotFound, Reader, RunDetail
 from .responses import NO_STORE, json_response
@@ -220,6 +222,9 @@ def api_routes(reader: Reader, editor: Editor | None = None) -> Mount:
     async def metric(request: Request) -> Response:
         return await answer(metric_payload, request, reader, request.path_params["run_id"])
 
+    async def datasets(request: Request) -> Response:
+        return await answer(datasets_payload, reader, request.path_params["run_id"])
+
     async def artifact(request: Request) -> Response:
         run_id, path = request.path_params["run_id"], request.path_params["path"]
         return await answer(lambda: _artifact_response(reader.artifact(run_id, path)))
@@ -232,6 +237,7 @@ def api_routes(reader: Reader, editor: Editor | None = None) -> Mount:
             Route("/runs/{run_id}", run, methods=["GET"]),
             Route("/runs/{run_id}/metric", metric, methods=["GET"]),
             edit_route(editor, answer, lambda run_id: run_payload(reader.run(run_id))),
+            Route("/runs/{run_id}/datasets", datasets, methods=["GET"]),
         ]
     )
     # Files go out as they are (sendfile, Content-Length); JSON is gzipped when large.

@@ -8,6 +8,7 @@ import { href } from "./app.js";
 import { MetricChart, chartColor } from "./chart.js";
 import { NOTE_TAG, editCard, removeTagButton } from "./edit.js";
 import { bestRun, sharedMetrics, sweepRows, sweepView, varyingParams } from "./sweeps.js";
+import { datasetsCard } from "./datasets.js";
 
 const FIRST_CHARTS = 12;
 const LIVE_EVERY_MS = 3000;
@@ -42,7 +43,7 @@ export async function runPage(ctx) {
       childrenSlot,
       h("div", { class: "two-col" },
         h("div", { class: "stack" }, metricsCard, paramsCard(run.params), tagsCard(run, redraw)),
-        h("div", { class: "stack" }, editCard(run, redraw), artifactsCard(run), modelCard(run), relativesCard(run)))));
+        h("div", { class: "stack" }, editCard(run, redraw), artifactsCard(run), modelCard(run), datasetsCard(run.id, ctx), relativesCard(run)))));
   metricsCard.replaceChildren(metricsTable(run));
   ctx.main.replaceChildren(page);
   ctx.onDispose(() => charts.forEach((chart) => chart.destroy()));
