@@ -146,6 +146,7 @@ class Session:
                     "experiment": experiment,
                     "parent_id": run.parent_id,
                     "start_time": start_time,
+                    **self._destinations(),
                 },
             ]
         )
@@ -164,6 +165,14 @@ class Session:
         for shipper in self.shippers:
             shipper.start()
         return run
+
+    def _destinations(self) -> dict[str, list[str]]:
+        """The header field naming where the run is headed, so a bare `autolog sync` knows."""
+        if not self.shippers:
+            return {}
+        from ._delivery import destination_uri
+
+        return {"destinations": [destination_uri(s.backend.uri) for s in self.shippers]}
 
     def attach_run(self, run_id: str, journal_path: str | os.PathLike[str]) -> Run:
         """A handle appending to a run that another process started and will end.

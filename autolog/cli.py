@@ -60,6 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--dir", "-d", help="the local store holding the journals")
     sync.add_argument("--backend", "-b", action="append", help="send to this backend (repeatable)")
     sync.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    sync.add_argument(
+        "--dry-run", "-n", action="store_true", help="list what is pending, send nothing"
+    )
+    status = commands.add_parser(
+        "status", help="what each destination has not acknowledged yet (sends nothing)"
+    )
+    status.add_argument("--dir", "-d", help="the local store holding the journals")
+    status.add_argument("--backend", "-b", action="append", help="look at this backend only")
 
     server = commands.add_parser(
         "server",
@@ -112,8 +120,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return runs_ls(args, sys.stdout)
         if args.command == "runs" and args.runs_command == "show":
             return runs_show(args, sys.stdout)
-        if args.command == "sync":
-            return sync(args, sys.stderr)
+        if args.command in ("sync", "status"):
+            from ._sync import run_sync
+
+            dry_run = args.command == "status" or args.dry_run
+            quiet = getattr(args, "quiet", False)
+            out = sys.stdout if args.command == "status" else sys.stderr
+            return run_sync(args.dir, args.backend, out, quiet, dry_run)
         if args.command == "server":
             from .server import main as run_server
 
@@ -242,73 +255,6 @@ def _expand_run_id(prefix: str, backend: str | None) -> str:
     if not matches:
         raise RunNotFoundError(f"no run id starts with {prefix!r}; see: autolog runs ls")
     raise RunNotFoundError(f"{len(matches)} runs start with {prefix!r}; give more characters")
-
-
-def sync(args: argparse.Namespace, err: TextIO) -> int:
-    from ._config import resolve
-    from ._session import backend_for
-    from ._shipper import Shipper
-    from ._store import LocalStore
-    from .plugins import load_plugins
-
-    # The journals' folder comes first, so that a folder given as --backend is a
-    # replica to fill, not the store to read from.
-    store_dir = resolve({"dir": args.dir}).dir
-    config = resolve({"dir": store_dir, "backend": tuple(args.backend) if args.backend else None})
-    load_plugins()
-    store = LocalStore(config.dir)
-    remotes = [b for b in (backend_for(uri, config) for uri in config.backends) if b.remote]
-    if not remotes:
-        print(
-            f"autolog: nothing to sync: the only backend is the local store {store.root}; "
-            "name a remote one with --backend or AUTOLOG_BACKEND",
-            file=err,
-        )
-        return 0
-    delivered = True
-    for backend in remotes:
-        try:
-            delivered = _sync_to(Shipper(backend, store), quiet=args.quiet, err=err) and delivered
-        finally:
-            backend.close()
-    return 0 if delivered else 1
-
-
-def _sync_to(shipper: Any, quiet: bool, err: TextIO) -> bool:
-    """Send every run's unacknowledged records to one backend; False if any were not.
-
-    A run the backend refuses for good is reported and the next one goes on; a
-    backend that cannot be reached, or refuses everything, ends the attempt.
-    """
-    from ._validation import strip_credentials
-
-    uri = strip_credentials(shipper.backend.uri)
-    work = {run_id: shipper.pending_records(run_id) for run_id in shipper.store.run_ids()}
-    work = {run_id: count for run_id, count in work.items() if count}
-    total = sum(work.values())
-    bar = ProgressBar(f"sync to {uri}", total, err, enabled=not quiet)
-    refused: list[str] = []
-    for run_id in work:
-        try:
-            shipper.ship_run(run_id, progress=bar.advance)
-        except Exception as exc:
-            bar.finish()
-            reason = strip_credentials(f"{type(exc).__name__}: {exc}")
-            print(f"autolog: run {run_id} not sent to {uri}: {reason}", file=err)
-            if not getattr(exc, "permanent", False) or getattr(exc, "refuses_everything", False):
-                print("autolog: stopped; run `autolog sync` again once it answers", file=err)
-                return False
-            refused.append(run_id)
-    bar.finish()
-    sent = len(work) - len(refused)
-    print(
-        f"autolog: {total - sum(work[r] for r in refused)} record(s) of {sent} run(s) sent "
-        f"to {uri}",
-        file=err,
-    )
-    if refused:
-        print(f"autolog: {len(refused)} run(s) refused by {uri}: {', '.join(refused)}", file=err)
-    return not refused
 
 
 class ProgressBar:
