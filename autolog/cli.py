@@ -242,14 +242,16 @@ def runs_show(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _expand_run_id(prefix: str, backend: str | None) -> str:
-    """Accept the 12-character ids ``runs ls`` prints, as long as they are unambiguous."""
-    import autolog
+    """Accept the 12-character ids ``runs ls`` prints, as long as they are unambiguous.
 
+    Against a server that assigned its own ids, a prefix of either id is accepted.
+    """
+    from ._session import session
     from .errors import RunNotFoundError
 
     if len(prefix) == 32:
         return prefix
-    matches = [run.id for run in autolog.search_runs(backend=backend) if run.id.startswith(prefix)]
+    matches = session.reader(backend).run_ids_starting_with(prefix)
     if len(matches) == 1:
         return matches[0]
     if not matches:
