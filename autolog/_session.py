@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import _validation as v
 from ._config import Config, resolve
 from ._journal import Journal, NullJournal
 from ._records import FINISHED
@@ -119,6 +120,8 @@ class Session:
         if name is not None and not isinstance(name, str):
             raise ConfigurationError(f"run name must be a string, got {name!r}")
         name = name or f"run-{run_id[:8]}"
+        v.check_name(name, "run name", v.MAX_RUN_NAME_LENGTH)
+        v.check_name(experiment, "experiment name", v.MAX_EXPERIMENT_NAME_LENGTH)
         start_time = now_ms()
         if self.store is None:
             journal: Any = NullJournal()

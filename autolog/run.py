@@ -123,8 +123,13 @@ class Run:
         value = v.metric_value(key, value)
         if step is None:
             step = self._steps.get(key, 0)
-        elif type(step) is not int:
-            step = _step(key, step)
+        elif type(step) is not int or not v.INT64_MIN <= step <= v.INT64_MAX:
+            step = v.check_int64(_step(key, step), f"step of metric {key!r}")
+        if timestamp is not None and (
+            type(timestamp) is not int or not v.INT64_MIN <= timestamp <= v.INT64_MAX
+        ):
+            timestamp = _step(key, timestamp, "timestamp")
+            v.check_int64(timestamp, f"timestamp of metric {key!r}")
         self._steps[key] = step + 1
         self._journal.append_metric(key, value, step, timestamp or now_ms())
 
@@ -251,11 +256,11 @@ def _mapping(values: Any, what: str) -> Mapping[str, Any]:
     return values
 
 
-def _step(key: str, step: Any) -> int:
+def _step(key: str, step: Any, what: str = "step") -> int:
     try:
         as_int = int(step)
     except (TypeError, ValueError):
         as_int = None
     if as_int is None or as_int != step or isinstance(step, bool):
-        raise InvalidInputError(f"step of metric {key!r} must be an integer, got {step!r}")
+        raise InvalidInputError(f"{what} of metric {key!r} must be an integer, got {step!r}")
     return as_int
