@@ -68,6 +68,24 @@ def run_destinations(header: dict[str, Any]) -> list[str]:
     return [uri for uri in found if isinstance(uri, str) and uri]
 
 
+def headed_for(header: dict[str, Any]) -> set[str]:
+    """The run's destinations as comparable keys (credentials and secrets stripped)."""
+    return {destination_uri(strip_credentials(uri)) for uri in run_destinations(header)}
+
+
+def read_header(journal: Path) -> dict[str, Any]:
+    """A run's first record (its header), from the journal's first line only; {} if unreadable."""
+    from ._journal import parse_journal
+
+    try:
+        with open(journal, "rb") as f:
+            first = f.readline(1 << 20)
+    except OSError:
+        return {}
+    records = parse_journal(first, 0, path=journal, warn=False).records
+    return records[0][1] if records and records[0][0] == "run" else {}
+
+
 @dataclass
 class Delivery:
     """One destination's progress with one run; see the module docstring."""

@@ -91,10 +91,18 @@ class Session:
 
                 load_plugins()
                 self._named_readers[backend] = backend_for(backend, config)
-            return self._named_readers[backend]
+            return self._with_fallback(self._named_readers[backend])
         if not self.readers:
             return backend_for(config.backends[0], config)
-        return self.readers[0]
+        return self._with_fallback(self.readers[0])
+
+    def _with_fallback(self, reader: Backend) -> Backend:
+        """A remote reader answers from the local journal while it cannot be reached."""
+        if not reader.remote or self.config is None or self.config.disable:
+            return reader
+        from ._fallback import JournalFallback
+
+        return JournalFallback(reader, LocalStore(self.config.dir))
 
     # -- runs --------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from ._config import Config, resolve
-from ._delivery import destination_uri, run_destinations
+from ._delivery import destination_uri, read_header, run_destinations
 from ._journal import read_journal
 from ._shipper import SERVER_ERROR_ATTEMPTS, Shipper, is_server_error
 from ._store import LocalStore
@@ -66,7 +66,7 @@ def plan(store: LocalStore, given: Iterable[str], config: Config) -> dict[str, D
         if given:
             targets = list(given)
         else:
-            header = _header(store, run_id)
+            header = read_header(store.journal_path(run_id))
             targets = _unique([*run_destinations(header), *configured])
         for uri in targets:
             key = destination_uri(strip_credentials(uri))
@@ -244,20 +244,6 @@ def run_sync(
         )
         return 0
     return 0 if sync(store, destinations, err, quiet) else 1
-
-
-def _header(store: LocalStore, run_id: str) -> dict:
-    """The run's first record (its header), read from the journal's first line only."""
-    from ._journal import parse_journal
-
-    path = store.journal_path(run_id)
-    try:
-        with open(path, "rb") as f:
-            first = f.readline(1 << 20)
-    except OSError:
-        return {}
-    records = parse_journal(first, 0, path=path, warn=False).records
-    return records[0][1] if records and records[0][0] == "run" else {}
 
 
 def _credentials_hint(uri: str) -> str:
