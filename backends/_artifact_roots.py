@@ -131,10 +131,16 @@ class FolderRoot:
 
     def put(self, path: str, source: Path) -> None:
         target = self._inside(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.partial")
-        shutil.copyfile(source, partial)
-        partial.replace(target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(f".{target.name}.partial")
+            shutil.copyfile(source, partial)
+            partial.replace(target)
+        except OSError as exc:
+            raise ArtifactRootUnavailable(
+                f"the server keeps artifacts in the folder {self.folder}, which cannot be "
+                f"written here ({exc.strerror or exc}); run where it is writable"
+            ) from exc
 
     def list(self, folder: str) -> list[tuple[str, bool]]:
         base = self._inside(folder)
@@ -157,8 +163,8 @@ class FolderRoot:
 class BlobRoot:
     """A blob container prefix (``wasbs://`` or ``abfss://``), with the Azure credential chain."""
 
-    def __init__(self, store: object) -> None:
-        self.store = store
+    def __init__(self, store: object, uri: str = "") -> None:
+        self.store, self.uri = store, uri
 
     @classmethod
     def open(cls, artifact_uri: str) -> BlobRoot:
@@ -170,7 +176,7 @@ class BlobRoot:
                 "pip install 'autolog-tracking[azure]' to write them"
             ) from exc
         try:
-            return cls(BlobArtifactStore.from_uri(as_wasbs(artifact_uri)))
+            return cls(BlobArtifactStore.from_uri(as_wasbs(artifact_uri)), artifact_uri)
         except ImportError as exc:
             raise ArtifactRootUnavailable(
                 f"the server keeps artifacts in Azure blob storage ({artifact_uri}); "
@@ -182,7 +188,17 @@ class BlobRoot:
             ) from exc
 
     def put(self, path: str, source: Path) -> None:
-        self.store.put_file(checked_path(path), source)  # type: ignore[attr-defined]
+        relative = checked_path(path)
+        try:
+            self.store.put_file(relative, source)  # type: ignore[attr-defined]
+        except Exception as exc:
+            # Credentials the SDK could not find, a firewall, a storage outage: the file
+            # waits beside the journal, the run's other records go on.
+            raise ArtifactRootUnavailable(
+                f"the server keeps artifacts in {self.uri}, which refused the upload "
+                f"({type(exc).__name__}: {_first_line(exc)}); set AZURE_STORAGE_CONNECTION_STRING "
+                "or another Azure credential for that account"
+            ) from exc
 
     def list(self, folder: str) -> list[tuple[str, bool]]:
         folder = checked_path(folder)
@@ -191,6 +207,11 @@ class BlobRoot:
 
     def get(self, path: str, dest: Path) -> None:
         self.store.get_file(checked_path(path), dest)  # type: ignore[attr-defined]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else ""
 
 
 def as_wasbs(uri: str) -> str:

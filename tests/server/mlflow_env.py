@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv-mlflow"
 #: The MLflow the tests were written against (its client and its server).
-PACKAGES = ("mlflow==3.17.2",)
+PACKAGES = ("mlflow==3.17.2", "azure-storage-blob")  # azure: wasbs:// artifact roots
 _lock = threading.Lock()
 
 
