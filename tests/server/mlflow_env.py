@@ -47,7 +47,8 @@ def mlflow_env(venv: Path = VENV) -> MlflowEnv:
 def _imports_mlflow(python: Path) -> bool:
     if not python.exists():
         return False
-    result = subprocess.run([str(python), "-c", "import mlflow"], capture_output=True)
+    check = "import mlflow, azure.storage.blob"
+    result = subprocess.run([str(python), "-c", check], capture_output=True)
     return result.returncode == 0
 
 

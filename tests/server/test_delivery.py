@@ -104,6 +104,29 @@ class TestBareSync:
         assert down.returncode == 1
         assert url in down.stderr and "not sent" in down.stderr
 
+        # Reads with the dead server as backend answer from the journal, with one warning.
+        listed = subprocess.run(
+            [sys.executable, "-P", "-m", "autolog", "runs", "ls", "-b", url],
+            cwd=tmp_path,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert all(run_id[:12] in listed.stdout for run_id in ids)
+        assert listed.stderr.count("answering from the local journal") == 1
+        shown = subprocess.run(
+            [sys.executable, "-P", "-m", "autolog", "runs", "show", ids[0][:12], "-b", url],
+            cwd=tmp_path,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert "lr" in shown.stdout and "answering from the local journal" in shown.stderr
+
         server = AutologServer(f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "art", port=port)
         try:
             server.start()
@@ -250,3 +273,26 @@ def test_poisoned_run_does_not_hold_back_the_others(
             timeout=60,
         )
         assert "set aside" in status.stdout and "400" in status.stdout, status.stdout
+
+
+def test_poisoned_run_on_a_real_mlflow_server(tmp_path: Path, mlflow_server: str) -> None:
+    """Beside a run holding a lone surrogate (which MLflow's server stores as it comes),
+    every good run arrives whole on a real mlflow server, found by our id's tag."""
+    (tmp_path / "train.py").write_text(POISONED)
+    done = subprocess.run(
+        [sys.executable, "-P", "train.py", "surrogate"],
+        cwd=tmp_path,
+        env=clean_env(AUTOLOG_BACKEND=mlflow_server, AUTOLOG_TESTING="0"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    api = Api(mlflow_server)
+    try:
+        for run_id in done.stdout.split():
+            server_run = api.find_run(run_id)
+            history = api.history(server_run["info"]["run_id"], "loss")
+            assert sorted(p["step"] for p in history) == list(range(50))
+    finally:
+        api.close()
