@@ -308,7 +308,7 @@ class Shipper:
             run_ids = self._unacknowledged()
             if not run_ids:
                 return not self.rejected
-            if not self.connected and self.last_error is not None:
+            if self._never_reached():
                 # Every attempt so far failed to connect: a dead server will not come
                 # back within the exit wait, so wait only briefly for it.
                 deadline = min(deadline, started + UNREACHABLE_EXIT_WAIT)
@@ -321,6 +321,12 @@ class Shipper:
             if sent is None:
                 time.sleep(min(max(0.0, deadline - time.monotonic()), 0.2 * random.uniform(1, 2)))
         return False
+
+    def _never_reached(self) -> bool:
+        """True while every attempt of this process to reach the backend failed to connect."""
+        if self.connected:
+            return False
+        return self.last_error is not None or self.backend.reachable is False
 
     def _ship_bounded(self, run_ids: list[str], timeout: float, started: float) -> int | None:
         """Ship on a worker for at most ``timeout``; less once the backend proved unreachable."""
@@ -336,7 +342,7 @@ class Shipper:
             now = time.monotonic()
             if now >= deadline:
                 break
-            if self.backend.reachable is False and not self.connected:
+            if self._never_reached():
                 deadline = min(deadline, started + UNREACHABLE_EXIT_WAIT)
             worker.join(min(0.05, max(0.0, deadline - now)))
         return outcome[0] if outcome else None
