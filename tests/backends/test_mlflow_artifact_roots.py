@@ -20,12 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from .azurite import NO_IDENTITY_PROBES, Azurite, unique_container
-
-# The server tests' helpers are plain modules in tests/server, a folder that is not a package.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
-from mlflow_env import MlflowEnv, mlflow_env
-from processes import MlflowServer, run_script
+from tests.support.azurite import NO_IDENTITY_PROBES, Azurite, unique_container
+from tests.support.mlflow_env import MlflowEnv
+from tests.support.processes import MlflowServer, run_script
 
 SKLEARN_FIT = """
 import autolog
@@ -79,11 +76,6 @@ print(json.dumps({
     "artifact_uri": run.info.artifact_uri,
 }))
 """
-
-
-@pytest.fixture(scope="module")
-def mlflow() -> MlflowEnv:
-    return mlflow_env()
 
 
 @pytest.fixture(scope="module")

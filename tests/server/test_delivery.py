@@ -17,9 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
-from postgres import free_port
-from processes import AutologServer, run_script
-from restapi import Api
+
+from tests.support.network import free_port
+from tests.support.processes import AutologServer, run_script
+from tests.support.restapi import Api
 
 TRAIN = """
 import os, sys

@@ -59,6 +59,7 @@ class Api:
         body = {
             "experiment_ids": [e["experiment_id"] for e in experiments],
             "filter": f"tags.`autolog.run_id` = '{autolog_run_id}'",
+            "max_results": 10,
         }
         runs = self.ok(self.post("runs/search", body)).get("runs", [])
         assert len(runs) == 1, f"{len(runs)} server runs carry autolog.run_id {autolog_run_id}"
