@@ -55,7 +55,8 @@ class Api:
 
     def find_run(self, autolog_run_id: str) -> dict:
         """The server run that the HTTP backend created for one of autolog's run ids."""
-        experiments = self.ok(self.post("experiments/search", {"view_type": "ALL"}))["experiments"]
+        body = {"view_type": "ALL", "max_results": 1000}
+        experiments = self.ok(self.post("experiments/search", body))["experiments"]
         body = {
             "experiment_ids": [e["experiment_id"] for e in experiments],
             "filter": f"tags.`autolog.run_id` = '{autolog_run_id}'",
