@@ -84,7 +84,7 @@ def _configured_remotes(config: Config) -> list[str]:
 
 
 def _open(destination: Destination, config: Config) -> None:
-    from ._session import backend_for
+    from .backend import backend_for
     from .errors import AutologError
 
     try:
@@ -100,7 +100,7 @@ def _open(destination: Destination, config: Config) -> None:
 
 def sync(store: LocalStore, destinations: dict[str, Destination], err: TextIO, quiet: bool) -> bool:
     """Send to every destination; print one line each; True if everything was delivered."""
-    from .cli import ProgressBar
+    from ._progress import ProgressBar
 
     outcomes = []
     for destination in destinations.values():

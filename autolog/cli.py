@@ -16,12 +16,12 @@ import argparse
 import math
 import os
 import sys
-import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TextIO
 
 from .errors import AutologError
+from .server.guard import add_guard_options
 
 EXIT_USAGE = 2
 
@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         "server",
         help="run the tracking server (MLflow REST API); needs autolog-tracking[server]",
         description="Serve the MLflow REST API over a durable SQL store. Each option falls back "
-        "to AUTOLOG_SERVER_HOST, _PORT, _STORE, _ARTIFACTS, _TOKEN, then the default.",
+        "to AUTOLOG_SERVER_HOST, _PORT, _STORE, _ARTIFACTS, _TOKEN, _ALLOW_ORIGIN, _ALLOW_HOST, "
+        "then the default.",
     )
     server.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     server.add_argument("--port", type=int, help="port; 0 picks a free one (default 5000)")
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--token", help="require 'Authorization: Bearer TOKEN' (prefer AUTOLOG_SERVER_TOKEN)"
     )
+    add_guard_options(server)
 
     ui = commands.add_parser(
         "ui",
@@ -99,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("store", nargs="?", metavar="STORE", help="folder, file: URI or blob URI")
     ui.add_argument("--host", default="127.0.0.1", help="interface to listen on (127.0.0.1)")
     ui.add_argument("--port", type=int, default=5050, help="port; 0 picks a free one (5050)")
+    add_guard_options(ui)
     return parser
 
 
@@ -257,39 +260,6 @@ def _expand_run_id(prefix: str, backend: str | None) -> str:
     if not matches:
         raise RunNotFoundError(f"no run id starts with {prefix!r}; see: autolog runs ls")
     raise RunNotFoundError(f"{len(matches)} runs start with {prefix!r}; give more characters")
-
-
-class ProgressBar:
-    """A one-line progress bar on stderr; silent when not a terminal unless it finishes."""
-
-    def __init__(self, label: str, total: int, out: TextIO, enabled: bool = True) -> None:
-        self.label, self.total, self.out, self.done = label, total, out, 0
-        self.enabled = enabled and total > 0
-        self._last_draw = 0.0
-
-    def advance(self, count: int) -> None:
-        self.done += count
-        now = time.monotonic()
-        if self.enabled and (now - self._last_draw > 0.1 or self.done >= self.total):
-            self._last_draw = now
-            self._draw()
-
-    def _draw(self) -> None:
-        width = 30
-        filled = width * self.done // self.total if self.total else width
-        percent = 100 * self.done // self.total if self.total else 100
-        bar = "#" * filled + "-" * (width - filled)
-        print(
-            f"\r{self.label} [{bar}] {percent:3d}% {self.done}/{self.total}",
-            end="",
-            file=self.out,
-            flush=True,
-        )
-
-    def finish(self) -> None:
-        if self.enabled:
-            self._draw()
-            print(file=self.out)
 
 
 def format_table(header: list[str], rows: list[list[str]]) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote, unquote, urlsplit
 
+from .._containment import contained
 from ..errors import BackendError
 
 if TYPE_CHECKING:
@@ -121,13 +122,7 @@ class FolderRoot:
 
     def _inside(self, path: str) -> Path:
         relative = checked_path(path)
-        target = self.folder / relative if relative else self.folder
-        if self.folder.exists() and self.folder.resolve() not in (
-            target.resolve(),
-            *target.resolve().parents,
-        ):
-            raise BackendError(f"artifact path {path!r} leaves {self.folder}; refused")
-        return target
+        return contained(self.folder, relative, "artifact") if relative else self.folder
 
     def put(self, path: str, source: Path) -> None:
         target = self._inside(path)

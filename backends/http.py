@@ -31,12 +31,13 @@ import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .._containment import contained
 from .._records import FINISHED, STATUSES, MetricPoint, RunRecord
 from ..backend import Backend, Batch
-from ..errors import AutologWarning, BackendError, RunNotFoundError
+from ..errors import AutologWarning, BackendError, RunNotFoundError, UnsafePathError
 from ._artifact_roots import ArtifactRoot, ArtifactRootUnavailable, artifact_root
 from ._mlflow_rest import RestClient, ServerRejectedError, ServerUnavailableError
 
@@ -131,14 +132,10 @@ class HttpBackend(Backend):
             self.rest.call("runs/update", {"run_id": run.id, "status": status, **_end_time(end)})
 
     def _upload(self, run: ServerRun, artifacts_dir: Path, path: str) -> None:
-        source = artifacts_dir / path
-        if not _inside(artifacts_dir, source):
-            warnings.warn(
-                f"the journal of run {run.id} names the artifact {path!r}, which is not inside "
-                f"its artifact folder {artifacts_dir}; it is not sent",
-                AutologWarning,
-                stacklevel=2,
-            )
+        try:  # a crafted journal can name /etc/passwd or ../../.ssh/id_rsa
+            source = contained(artifacts_dir, path, f"artifact of run {run.id}")
+        except UnsafePathError as exc:
+            warnings.warn(f"{exc}; it is not sent to {self.uri}", AutologWarning, stacklevel=2)
             return
         if not source.is_file():
             warnings.warn(
@@ -367,15 +364,15 @@ class HttpBackend(Backend):
     def download_artifacts(self, run_id: str, path: str, dest: Path) -> Path:
         server_run = self._resolve(run_id)
         path = path.strip("/")
-        target = Path(dest) / Path(path).name
+        what = f"artifact listed by {self.uri}"
+        name = PurePosixPath(path).name
+        target = contained(Path(dest), name, what) if path else Path(dest)
         root = self._readable_root(server_run)
         files = list(self._walk(root, path))
         if not files:
             files = [(path, "")]  # a single file, or nothing (then the GET says so)
         for artifact_path, relative in files:
-            local = target / relative if relative else target
-            if not _inside(Path(dest), local):
-                raise BackendError(f"{self.uri} listed {artifact_path!r}, outside {path!r}")
+            local = contained(target, relative, what) if relative else target
             local.parent.mkdir(parents=True, exist_ok=True)
             try:
                 root.get(artifact_path, local)
@@ -416,12 +413,6 @@ class HttpBackend(Backend):
 
     def close(self) -> None:
         self.rest.close()
-
-
-def _inside(folder: Path, path: Path) -> bool:
-    base = folder.resolve()
-    target = path.resolve()
-    return target == base or base in target.parents
 
 
 def _batches(params: dict, tags: dict, metrics: list[dict]) -> Iterator[dict]:

@@ -35,7 +35,7 @@ from typing import Any
 
 from .._config import Config
 from ..hookspecs import hookimpl
-from ..integration import Integration, is_metric_value, start_fit_run, status_for
+from ..integration import Integration, fit_run, is_metric_value
 from ._common import SubclassPatcher, caller_module, log_model_if_picklable, warn_not_picklable
 
 #: Goodness-of-fit attributes of statsmodels results, logged as metrics when present.
@@ -81,26 +81,19 @@ class StatsmodelsIntegration(Integration):
         assert config is not None
         cls = type(model)
         spec = specification(model)
-        run = start_fit_run(
+        with fit_run(
             "statsmodels",
             run_name(cls.__name__, spec),
             {"model_class": cls.__qualname__, "model_module": cls.__module__},
-        )
-        try:
+        ) as run:
             run.log_params({**spec, **_fit_arguments(original, args, kwargs)})
-            try:
-                results = yield
-            except BaseException as exc:
-                run.end(status_for(exc))
-                raise
+            results = yield
             run.log_metrics(fit_statistics(results))
             summary = _summary_text(results)
             if summary:
                 run.log_text(summary, "summary.txt")
             if config.log_models and _is_results(results):
                 log_model_if_picklable(run, results)
-        finally:
-            run.end()
 
 
 def run_name(class_name: str, spec: dict[str, Any]) -> str:
