@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _redaction
+from . import _validation as v
 from ._config import Config, resolve
 from ._journal import JOURNAL_NAME, Journal, NullJournal
 from ._patch import report_failure
@@ -93,10 +94,18 @@ class Session:
 
                 load_plugins()
                 self._named_readers[backend] = backend_for(backend, config)
-            return self._named_readers[backend]
+            return self._with_fallback(self._named_readers[backend])
         if not self.readers:
             return backend_for(config.backends[0], config)
-        return self.readers[0]
+        return self._with_fallback(self.readers[0])
+
+    def _with_fallback(self, reader: Backend) -> Backend:
+        """A remote reader answers from the local journal while it cannot be reached."""
+        if not reader.remote or self.config is None or self.config.disable:
+            return reader
+        from ._fallback import JournalFallback
+
+        return JournalFallback(reader, LocalStore(self.config.dir))
 
     # -- runs --------------------------------------------------------------
     #
@@ -140,6 +149,8 @@ class Session:
         # Names are shown everywhere: no user:pw@ or token in them.
         name = _redaction.active().scrub(name or f"run-{run_id[:8]}")
         experiment = _redaction.active().scrub(experiment)
+        v.check_name(name, "run name", v.MAX_RUN_NAME_LENGTH)
+        v.check_name(experiment, "experiment name", v.MAX_EXPERIMENT_NAME_LENGTH)
         journal: Journal | NullJournal
         if self.store is None:
             journal, artifacts = NullJournal(), None
@@ -156,6 +167,7 @@ class Session:
             config=config,
             owner=self,
             tags=tags,
+            destinations=self._destinations(),
         )
         with self._lock:
             self._stack().append(run)
@@ -169,6 +181,14 @@ class Session:
         for shipper in self.shippers:
             shipper.start()
         return run
+
+    def _destinations(self) -> list[str]:
+        """Where a new run is headed (remote backends, no credentials), for its header."""
+        if not self.shippers:
+            return []
+        from ._delivery import destination_uri
+
+        return [destination_uri(s.backend.uri) for s in self.shippers]
 
     def attach_run(self, run_id: str, journal_path: str | os.PathLike[str]) -> Run:
         """A handle appending to a run that another process started and will end.

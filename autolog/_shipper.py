@@ -13,7 +13,6 @@ never waits on any of this; only ``flush()`` and the exit handler do, bounded.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import threading
@@ -22,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._delivery import Delivery, destination_key, destination_uri
 from ._journal import Journal, read_journal
 from ._store import LocalStore
 from ._validation import strip_credentials
@@ -31,11 +31,26 @@ from .backend import Backend, Batch
 POLL_INTERVAL = 0.5
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 30.0
+#: Attempts at one batch that a reachable server answers with an error (a 500) before
+#: the run is set aside, so that one poisoned run never holds back the others.
+SERVER_ERROR_ATTEMPTS = 3
+#: How long the exit waits for a backend that no attempt of this process ever reached.
+UNREACHABLE_EXIT_WAIT = 1.5
 
 
 def backend_key(uri: str) -> str:
     """A stable file name for a backend URI (credentials stripped first)."""
-    return hashlib.sha256(strip_credentials(uri).encode()).hexdigest()[:16]
+    return destination_key(uri)
+
+
+def is_server_error(exc: BaseException) -> bool:
+    """True for an error the backend answered itself (an HTTP 500), which may repeat forever.
+
+    Unlike an unreachable or overloaded backend (connection refused, 503 with
+    Retry-After), which stops the round for everyone, such an error concerns the
+    batch sent, so the other runs go on and this one is tried a bounded number of times.
+    """
+    return getattr(exc, "status", None) == 500
 
 
 @dataclass
@@ -60,8 +75,9 @@ class Shipper:
         self.store = store
         self.key = backend_key(backend.uri)
         self._journals = journals or (lambda: {})
-        self._acked: dict[str, int] = {}
+        self._deliveries: dict[str, Delivery] = {}
         self._headers: dict[str, dict] = {}
+        self._server_errors: dict[tuple[str, int], int] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -70,8 +86,10 @@ class Shipper:
         self._failures = 0
         self._retry_at = 0.0
         self._warned = False
-        #: Runs the backend refused for good (a 4xx), by id, with the reason.
+        #: Runs the backend refused for good (a 4xx, a 500 that kept coming), with the reason.
         self.rejected: dict[str, BaseException] = {}
+        #: True once any request reached the backend; False while every attempt failed to connect.
+        self.connected = False
         #: Set when the backend refuses everything (bad credentials): shipping stops.
         self.refused: BaseException | None = None
 
@@ -124,6 +142,7 @@ class Shipper:
         any other failure (the backend is down) stops the round for a retry.
         """
         sent = 0
+        server_error: BaseException | None = None
         for run_id in run_ids:
             try:
                 sent += self.ship_run(run_id)
@@ -133,12 +152,29 @@ class Shipper:
                     if self.refused is not None:
                         return None
                     continue
+                if is_server_error(exc):
+                    self.connected = True
+                    server_error = exc
+                    self.note_server_error(run_id, exc)
+                    continue  # the next run may well go through
                 self._note_failure(exc)
                 return None
+        if server_error is not None:
+            self._note_failure(server_error)
+            return sent or None
         self._failures = 0
         self._retry_at = 0.0
         self.last_error = None
         return sent
+
+    def note_server_error(self, run_id: str, exc: BaseException) -> bool:
+        """Count a server error on ``run_id``'s next batch; True once the run is set aside."""
+        attempt = (run_id, self.acked(run_id))
+        self._server_errors[attempt] = self._server_errors.get(attempt, 0) + 1
+        if self._server_errors[attempt] < SERVER_ERROR_ATTEMPTS:
+            return False
+        self._note_refusal(run_id, exc)
+        return True
 
     def _note_refusal(self, run_id: str, exc: BaseException) -> None:
 
@@ -154,11 +190,20 @@ class Shipper:
                 f"{self.store.root}, send them later with: autolog sync"
             )
             return
-        self.rejected[run_id] = exc
+        self.set_aside(run_id, exc)
         warn(
             f"autolog: {uri} refused records of run {run_id} ({reason}); that run is set "
             f"aside, the others go on. It stays whole in {self.store.root}."
         )
+
+    def set_aside(self, run_id: str, exc: BaseException) -> str:
+        """Stop sending ``run_id`` here for now, and keep the reason beside its journal."""
+        reason = strip_credentials(f"{exc}")
+        self.rejected[run_id] = exc
+        delivery = self.delivery(run_id)
+        delivery.set_aside = {"offset": delivery.offset, "reason": reason}
+        delivery.save(self.store.run_dir(run_id), self.key)
+        return reason
 
     def _note_failure(self, exc: BaseException) -> None:
         self.last_error = exc
@@ -177,19 +222,37 @@ class Shipper:
 
     # -- shipping ----------------------------------------------------------
 
+    def delivery(self, run_id: str) -> Delivery:
+        """This backend's progress with ``run_id`` (read from disk once, then kept)."""
+        if run_id not in self._deliveries:
+            uri = destination_uri(self.backend.uri)
+            self._deliveries[run_id] = Delivery.load(self.store.run_dir(run_id), self.key, uri)
+        return self._deliveries[run_id]
+
     def acked(self, run_id: str) -> int:
-        if run_id not in self._acked:
-            self._acked[run_id] = self.store.acked_offset(run_id, self.key)
-        return self._acked[run_id]
+        return self.delivery(run_id).offset
+
+    def _acknowledge(self, run_id: str, end: int, deferred: list[str]) -> None:
+        delivery = self.delivery(run_id)
+        delivery.offset = end
+        delivery.deferred = deferred
+        delivery.set_aside = None
+        delivery.save(self.store.run_dir(run_id), self.key)
 
     def ship_run(self, run_id: str, progress: Callable[[int], None] | None = None) -> int:
         """Send everything of ``run_id`` past the acknowledged offset; return records sent."""
         with self._ship_lock:
             start = self.acked(run_id)
             read = read_journal(self.store.journal_path(run_id), start, warn=False)
-            if not read.records:
+            deferred = list(self.delivery(run_id).deferred)
+            if not read.records and not deferred:
                 return 0
             header = self._header(run_id, read.records)
+            if deferred:  # artifacts a destination could not take before: try them first
+                retry = [["artifact", {"path": path}] for path in deferred]
+                batch = Batch(run_id, header, retry, start, start, b"", *self._dirs(run_id))
+                deferred = self._ship(batch)
+                self._acknowledge(run_id, start, deferred)
             sent = 0
             size = self.backend.max_batch_records
             with open(self.store.journal_path(run_id), "rb") as f:
@@ -198,29 +261,27 @@ class Shipper:
                     end = read.ends[first + len(records) - 1]
                     f.seek(start)
                     raw = f.read(end - start)
-                    self.backend.ship(
-                        Batch(
-                            run_id,
-                            header,
-                            records,
-                            start,
-                            end,
-                            raw,
-                            self.store.artifacts_dir(run_id),
-                            self.store.journal_path(run_id),
-                        )
-                    )
-                    self._acked[run_id] = end
-                    self.store.set_acked_offset(run_id, self.key, self.backend.uri, end)
+                    batch = Batch(run_id, header, records, start, end, raw, *self._dirs(run_id))
+                    deferred = _merged(deferred, self._ship(batch))
+                    self._acknowledge(run_id, end, deferred)
                     start = end
                     sent += len(records)
                     if progress is not None:
                         progress(len(records))
             return sent
 
+    def _ship(self, batch: Batch) -> list[str]:
+        """Send one batch; the artifacts the backend deferred."""
+        self.backend.ship(batch)
+        self.connected = True
+        return batch.deferred
+
+    def _dirs(self, run_id: str) -> tuple[Path, Path]:
+        return self.store.artifacts_dir(run_id), self.store.journal_path(run_id)
+
     def _header(self, run_id: str, records: list[list]) -> dict:
         if run_id not in self._headers:
-            if records[0][0] == "run":
+            if records and records[0][0] == "run":
                 self._headers[run_id] = records[0][1]
             else:
                 first = read_journal(self.store.journal_path(run_id), warn=False).records
@@ -233,22 +294,34 @@ class Shipper:
         Runs on the caller's thread, but each attempt happens on the shipper's
         own worker so a backend that hangs cannot hold the caller past ``timeout``.
         """
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         while self.refused is None:
             run_ids = self._unacknowledged()
             if not run_ids:
                 return not self.rejected
+            if self._never_reached():
+                # Every attempt so far failed to connect: a dead server will not come
+                # back within the exit wait, so wait only briefly for it.
+                deadline = min(deadline, started + UNREACHABLE_EXIT_WAIT)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            sent = self._ship_bounded(run_ids, remaining)
+            sent = self._ship_bounded(run_ids, remaining, started)
             if sent == 0:  # only incomplete last lines, or refused runs, are left
                 return not self.rejected
             if sent is None:
                 time.sleep(min(max(0.0, deadline - time.monotonic()), 0.2 * random.uniform(1, 2)))
         return False
 
-    def _ship_bounded(self, run_ids: list[str], timeout: float) -> int | None:
+    def _never_reached(self) -> bool:
+        """True while every attempt of this process to reach the backend failed to connect."""
+        if self.connected:
+            return False
+        return self.last_error is not None or self.backend.reachable is False
+
+    def _ship_bounded(self, run_ids: list[str], timeout: float, started: float) -> int | None:
+        """Ship on a worker for at most ``timeout``; less once the backend proved unreachable."""
         outcome: list[int | None] = []
         worker = threading.Thread(
             target=lambda: outcome.append(self._ship_runs(run_ids)),
@@ -256,22 +329,31 @@ class Shipper:
             daemon=True,
         )
         worker.start()
-        worker.join(timeout)
+        deadline = time.monotonic() + timeout
+        while worker.is_alive():
+            now = time.monotonic()
+            if now >= deadline:
+                break
+            if self._never_reached():
+                deadline = min(deadline, started + UNREACHABLE_EXIT_WAIT)
+            worker.join(min(0.05, max(0.0, deadline - now)))
         return outcome[0] if outcome else None
 
     def pending_records(self, run_id: str) -> int:
         """How many complete records of ``run_id`` the backend has not acknowledged."""
         path = self.store.journal_path(run_id)
-        return len(read_journal(path, self.acked(run_id), warn=False).records)
+        records = len(read_journal(path, self.acked(run_id), warn=False).records)
+        return records + len(self.delivery(run_id).deferred)
 
     def pending(self) -> list[Pending]:
         """Runs of this process with records the backend has not acknowledged."""
         result = []
         for run_id, journal in self._journals().items():
             acked, size = self.acked(run_id), _file_size(journal.path)
+            deferred = len(self.delivery(run_id).deferred)
             # Rejected runs count too: they are unsent, and `autolog sync` retries them.
-            if size > acked:
-                records = len(read_journal(journal.path, acked, warn=False).records)
+            if size > acked or deferred:
+                records = len(read_journal(journal.path, acked, warn=False).records) + deferred
                 if records:
                     result.append(Pending(run_id, records, size - acked))
         return result
@@ -289,12 +371,20 @@ class Shipper:
             reason = (
                 f" ({type(self.last_error).__name__}: {strip_credentials(str(self.last_error))})"
             )
+        where = (
+            ""
+            if self.store.root.resolve() == Path("autolog-runs").resolve()
+            else (f" --dir {self.store.root}")
+        )
         return (
             f"autolog: {records} record(s) of {len(pending)} run(s) not yet sent to "
-            f"{strip_credentials(self.backend.uri)}{reason}. They are safe in "
-            f"{self.store.root}; send them with: autolog sync --dir {self.store.root} "
-            f"--backend {strip_credentials(self.backend.uri)}"
+            f"{strip_credentials(self.backend.uri)}{reason}. They are safe in the journal "
+            f"{self.store.root}; send them later with: autolog sync{where}"
         )
+
+
+def _merged(first: list[str], second: list[str]) -> list[str]:
+    return first + [path for path in second if path not in first]
 
 
 def _file_size(path: Path) -> int:

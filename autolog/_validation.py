@@ -22,6 +22,11 @@ from .errors import InvalidInputError
 MAX_KEY_LENGTH = 250
 MAX_PARAM_LENGTH = 6000
 MAX_TAG_LENGTH = 8000
+#: MLflow's limits, which its servers (and ours) enforce: checked here, at log time, so a
+#: value is refused with a clear error where it is logged, not later by the server.
+MAX_RUN_NAME_LENGTH = 250
+MAX_EXPERIMENT_NAME_LENGTH = 500
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 _checked_keys: set[str] = set()
 
@@ -48,9 +53,44 @@ def check_key(key: object, what: str = "key") -> str:
         raise InvalidInputError(f"{what} {key!r} contains '..': use a name without it")
     if any(ord(c) < 32 for c in key):
         raise InvalidInputError(f"{what} {key!r} contains a control character: remove it")
+    check_text(key, what)
     if len(_checked_keys) < 100_000:
         _checked_keys.add(key)
     return key
+
+
+def check_text(text: str, what: str) -> str:
+    """Refuse text no tracking server can store: a NUL character, or a lone UTF-16 surrogate
+    (half of a pair, which is not Unicode); both would be refused later, by the server."""
+    if "\x00" in text:
+        raise InvalidInputError(f"{what} {_short(text)} contains a NUL character: remove it")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInputError(
+            f"{what} {_short(text)} contains a lone surrogate (half of a UTF-16 pair), which "
+            "is not text: decode the bytes it came from correctly"
+        ) from None
+    return text
+
+
+def check_name(name: str, what: str, limit: int) -> str:
+    """A run or experiment name within the server's length limit, of storable text."""
+    if len(name) > limit:
+        raise InvalidInputError(
+            f"{what} {name[:40]!r}... is {len(name)} characters long; the limit is {limit} "
+            "(MLflow's): use a shorter name"
+        )
+    return check_text(name, what)
+
+
+def check_int64(value: int, what: str) -> int:
+    """An integer that fits the servers' 64-bit columns (steps, timestamps)."""
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise InvalidInputError(
+            f"{what} {value} does not fit in 64 bits ({INT64_MIN} to {INT64_MAX})"
+        )
+    return value
 
 
 def metric_value(key: str, value: Any) -> float:
@@ -138,7 +178,7 @@ def clean_texts(values: Mapping[str, Any], what: str, limit: int) -> dict[str, s
         check_key(key, what)
         if isinstance(value, (list, tuple)):  # lists of dicts: [{"password": ...}]
             value = redactor.redact_structure(value)
-        text = redactor.redact(key, text_value(value))
+        text = check_text(redactor.redact(key, text_value(value)), f"{what} {key!r} value")
         if len(text) > limit:
             warn(f"{what} {key!r} is {len(text)} characters long; it was truncated to {limit}")
             text = text[:limit]

@@ -14,7 +14,7 @@ the backend is created, not lazily inside ``ship``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +46,9 @@ class Batch:
     artifacts_dir: Path
     #: The whole journal, for a backend that must refill a replica from the start.
     journal_path: Path | None = None
+    #: Artifact paths the backend could not write now but stored everything else of the
+    #: batch: the shipper keeps them and offers them again later (see autolog._delivery).
+    deferred: list[str] = field(default_factory=list)
 
 
 class Backend:
@@ -60,6 +63,14 @@ class Backend:
     remote: bool = True
     #: Largest number of records the shipper puts in one batch.
     max_batch_records: int = 1000
+
+    @property
+    def reachable(self) -> bool | None:
+        """False while every attempt to reach the backend failed to connect; None if unknown.
+
+        The exit handler waits only briefly for a backend that was never reached.
+        """
+        return None
 
     def ship(self, batch: Batch) -> None:
         """Store the records of ``batch``; raise if they were not all stored."""
@@ -82,6 +93,14 @@ class Backend:
     def download_artifacts(self, run_id: str, path: str, dest: Path) -> Path:
         """Copy the artifact file or directory ``path`` of the run into ``dest``."""
         raise NotImplementedError(f"{type(self).__name__} cannot read artifacts")
+
+    def run_ids_starting_with(self, prefix: str) -> list[str]:
+        """Ids of the runs whose id starts with ``prefix`` (the short ids ``runs ls`` prints).
+
+        A backend that knows runs under a second id (a server that assigned its
+        own) also matches that one, and answers with autolog's id.
+        """
+        return [run.id for run in self.search_runs() if run.id.startswith(prefix)]
 
     def close(self) -> None:
         """Release connections; called at exit and when the configuration changes."""

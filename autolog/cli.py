@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -131,6 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--dir", "-d", help="the local store holding the journals")
     sync.add_argument("--backend", "-b", action="append", help="send to this backend (repeatable)")
     sync.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    sync.add_argument(
+        "--dry-run", "-n", action="store_true", help="list what is pending, send nothing"
+    )
+    status = commands.add_parser(
+        "status", help="what each destination has not acknowledged yet (sends nothing)"
+    )
+    status.add_argument("--dir", "-d", help="the local store holding the journals")
+    status.add_argument("--backend", "-b", action="append", help="look at this backend only")
 
     server = command(
         commands,
@@ -209,8 +216,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._cli_runs import experiments_ls
 
             return experiments_ls(args, sys.stdout)
-        if args.command == "sync":
-            return sync(args, sys.stderr)
+        if args.command in ("sync", "status"):
+            from ._sync import run_sync
+
+            dry_run = args.command == "status" or args.dry_run
+            quiet = getattr(args, "quiet", False)
+            out = sys.stdout if args.command == "status" else sys.stderr
+            return run_sync(args.dir, args.backend, out, quiet, dry_run)
         if args.command == "server":
             from .server import main as run_server
 
@@ -272,106 +284,6 @@ def runs_show(args: argparse.Namespace, out: TextIO) -> int:
         lines.append(f"  load it with: autolog.load_model({run.id!r})")
     print("\n".join(lines), file=out)
     return 0
-
-
-def sync(args: argparse.Namespace, err: TextIO) -> int:
-    from ._config import resolve
-    from ._shipper import Shipper
-    from ._store import LocalStore
-    from .backend import backend_for
-    from .plugins import load_plugins
-
-    # The journals' folder comes first, so that a folder given as --backend is a
-    # replica to fill, not the store to read from.
-    store_dir = resolve({"dir": args.dir}).dir
-    config = resolve({"dir": store_dir, "backend": tuple(args.backend) if args.backend else None})
-    load_plugins()
-    store = LocalStore(config.dir)
-    remotes = [b for b in (backend_for(uri, config) for uri in config.backends) if b.remote]
-    if not remotes:
-        print(
-            f"autolog: nothing to sync: the only backend is the local store {store.root}; "
-            "name a remote one with --backend or AUTOLOG_BACKEND",
-            file=err,
-        )
-        return 0
-    delivered = True
-    for backend in remotes:
-        try:
-            delivered = _sync_to(Shipper(backend, store), quiet=args.quiet, err=err) and delivered
-        finally:
-            backend.close()
-    return 0 if delivered else 1
-
-
-def _sync_to(shipper: Any, quiet: bool, err: TextIO) -> bool:
-    """Send every run's unacknowledged records to one backend; False if any were not.
-
-    A run the backend refuses for good is reported and the next one goes on; a
-    backend that cannot be reached, or refuses everything, ends the attempt.
-    """
-    from ._validation import strip_credentials
-
-    uri = strip_credentials(shipper.backend.uri)
-    work = {run_id: shipper.pending_records(run_id) for run_id in shipper.store.run_ids()}
-    work = {run_id: count for run_id, count in work.items() if count}
-    total = sum(work.values())
-    bar = ProgressBar(f"sync to {uri}", total, err, enabled=not quiet)
-    refused: list[str] = []
-    for run_id in work:
-        try:
-            shipper.ship_run(run_id, progress=bar.advance)
-        except Exception as exc:
-            bar.finish()
-            reason = strip_credentials(f"{type(exc).__name__}: {exc}")
-            print(f"autolog: run {run_id} not sent to {uri}: {reason}", file=err)
-            if not getattr(exc, "permanent", False) or getattr(exc, "refuses_everything", False):
-                print("autolog: stopped; run `autolog sync` again once it answers", file=err)
-                return False
-            refused.append(run_id)
-    bar.finish()
-    sent = len(work) - len(refused)
-    print(
-        f"autolog: {total - sum(work[r] for r in refused)} record(s) of {sent} run(s) sent "
-        f"to {uri}",
-        file=err,
-    )
-    if refused:
-        print(f"autolog: {len(refused)} run(s) refused by {uri}: {', '.join(refused)}", file=err)
-    return not refused
-
-
-class ProgressBar:
-    """A one-line progress bar on stderr; silent when not a terminal unless it finishes."""
-
-    def __init__(self, label: str, total: int, out: TextIO, enabled: bool = True) -> None:
-        self.label, self.total, self.out, self.done = label, total, out, 0
-        self.enabled = enabled and total > 0
-        self._last_draw = 0.0
-
-    def advance(self, count: int) -> None:
-        self.done += count
-        now = time.monotonic()
-        if self.enabled and (now - self._last_draw > 0.1 or self.done >= self.total):
-            self._last_draw = now
-            self._draw()
-
-    def _draw(self) -> None:
-        width = 30
-        filled = width * self.done // self.total if self.total else width
-        percent = 100 * self.done // self.total if self.total else 100
-        bar = "#" * filled + "-" * (width - filled)
-        print(
-            f"\r{self.label} [{bar}] {percent:3d}% {self.done}/{self.total}",
-            end="",
-            file=self.out,
-            flush=True,
-        )
-
-    def finish(self) -> None:
-        if self.enabled:
-            self._draw()
-            print(file=self.out)
 
 
 if __name__ == "__main__":

@@ -101,8 +101,14 @@ class Run:
         config: Config | None,
         owner: RunOwner | None,
         tags: Mapping[str, Any] | None = None,
+        destinations: list[str] | None = None,
     ) -> Run:
-        """A new run that has written its header (and its tags) as its journal's first records."""
+        """A new run that has written its header (and its tags) as its journal's first records.
+
+        ``destinations`` are the remote backends the run will ship to, without
+        credentials: the header keeps them, so a bare ``autolog sync`` in any later
+        process knows where the run is headed (see :mod:`autolog._delivery`).
+        """
         run = cls(
             journal,
             run_id=run_id,
@@ -114,13 +120,15 @@ class Run:
             config=config,
             owner=owner,
         )
-        header = {
+        header: dict[str, Any] = {
             "id": run_id,
             "name": name,
             "experiment": experiment,
             "parent_id": parent_id,
             "start_time": run.start_time,
         }
+        if destinations:
+            header["destinations"] = destinations
         journal.append(["run", header])
         if parent_id is not None:
             run.set_tags({"parent_run_id": parent_id})
@@ -202,8 +210,13 @@ class Run:
         value = v.metric_value(key, value)
         if step is None:
             step = self._steps.get(key, 0)
-        elif type(step) is not int:
-            step = _step(key, step)
+        elif type(step) is not int or not v.INT64_MIN <= step <= v.INT64_MAX:
+            step = v.check_int64(_step(key, step), f"step of metric {key!r}")
+        if timestamp is not None and (
+            type(timestamp) is not int or not v.INT64_MIN <= timestamp <= v.INT64_MAX
+        ):
+            timestamp = _step(key, timestamp, "timestamp")
+            v.check_int64(timestamp, f"timestamp of metric {key!r}")
         self._steps[key] = step + 1
         self._journal.append_metric(key, value, step, timestamp or now_ms())
 
@@ -369,11 +382,11 @@ def _mapping(values: Any, what: str) -> Mapping[str, Any]:
     return values
 
 
-def _step(key: str, step: Any) -> int:
+def _step(key: str, step: Any, what: str = "step") -> int:
     try:
         as_int = int(step)
     except (TypeError, ValueError):
         as_int = None
     if as_int is None or as_int != step or isinstance(step, bool):
-        raise InvalidInputError(f"step of metric {key!r} must be an integer, got {step!r}")
+        raise InvalidInputError(f"{what} of metric {key!r} must be an integer, got {step!r}")
     return as_int

@@ -14,6 +14,8 @@ then ships into the local store at PATH (so a test can check that everything
 arrived exactly once). ``faulty://flaky?every=3&target=PATH`` fails every
 third batch and ships the others. ``faulty://reject?name=NAME&target=PATH``
 refuses runs named NAME for good (like an HTTP 400) and ships the others;
+``faulty://poison?name=NAME&target=PATH`` answers every batch of runs named NAME with
+a server error (like an HTTP 500 that repeats) and ships the others;
 ``faulty://refuse`` refuses everything (like a wrong token). Use it in your
 own tests the same way.
 """
@@ -31,13 +33,19 @@ from .backends.local import LocalBackend
 from .errors import BackendError, ConfigurationError
 from .hookspecs import hookimpl
 
-MODES = ("raise", "hang", "slow", "flaky", "reject", "refuse")
+MODES = ("raise", "hang", "slow", "flaky", "reject", "refuse", "poison")
 
 
 class Rejected(BackendError):
     """A refusal of one run's records, as a server answering 400 would."""
 
     permanent = True
+
+
+class ServerError(BackendError):
+    """What a server answering 500 to one batch raises: not permanent, but it repeats."""
+
+    status = 500
 
 
 class Refused(BackendError):
@@ -77,6 +85,12 @@ class FaultyBackend(Backend):
             and batch.header.get("name") == (self.reject_name)
         ):
             raise Rejected(f"{self.uri} refuses run {batch.header.get('name')!r} on purpose")
+        if (
+            self.mode == "poison"
+            and batch is not None
+            and batch.header.get("name") == (self.reject_name)
+        ):
+            raise ServerError(f"{self.uri} answers 500 to run {self.reject_name!r} on purpose")
         if self.mode == "raise":
             raise BackendError(f"{self.uri} fails on purpose (call {self.calls})")
         if self.mode == "hang":

@@ -34,10 +34,15 @@ ATTEMPTS, BACKOFF_FIRST, BACKOFF_MAX, RETRY_AFTER_MAX = 4, 0.25, 4.0, 30.0
 
 
 class ServerUnavailableError(BackendError):
-    """The server could not be reached or asked us to come back later; retrying may work."""
+    """The server could not be reached or asked us to come back later; retrying may work.
+
+    ``status`` is the HTTP status when the server answered (a 500 that may
+    concern only the batch sent), None when it could not be reached at all.
+    """
 
     permanent = False
     retry_after: float | None = None
+    status: int | None = None
 
 
 class ServerRejectedError(BackendError):
@@ -62,6 +67,12 @@ class RestClient:
         token = next((os.environ[v] for v in TOKEN_VARIABLES if os.environ.get(v)), None)
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._basic = (parts.username or "", parts.password or "") if parts.username else None
+        if self._basic is None and os.environ.get("MLFLOW_TRACKING_USERNAME"):
+            # MLflow's own variables, so a URI written down without its password works again.
+            password = os.environ.get("MLFLOW_TRACKING_PASSWORD", "")
+            self._basic = (os.environ["MLFLOW_TRACKING_USERNAME"], password)
+        #: True once a response came back; False while every attempt failed to connect.
+        self.reachable: bool | None = None
         self._client: Any = None
         self._client_pid = 0
         self._lock = threading.Lock()
@@ -97,14 +108,20 @@ class RestClient:
             except httpx.TransportError as exc:
                 reason = f"{type(exc).__name__}: {strip_credentials(str(exc))}"
                 error = ServerUnavailableError(f"{self.uri} is unreachable ({reason})")
+                if not self.reachable:
+                    self.reachable = False
             else:
+                self.reachable = True
                 status = response.status_code
                 if status < 400:
                     return response
                 if status not in (408, 429) and status < 500:
                     raise self._rejected(response, method, url)
                 where = f"{method} {url.removeprefix(self.base)}"
-                error = ServerUnavailableError(f"{self.uri} answered {status} to {where}")
+                error = ServerUnavailableError(
+                    f"{self.uri} answered {status} to {where}{_reason(response)}"
+                )
+                error.status = status
                 error.retry_after = retry_after(response.headers.get("retry-after"))
                 delay = delay if error.retry_after is None else error.retry_after
             if attempt + 1 == ATTEMPTS or delay > RETRY_AFTER_MAX:
@@ -144,6 +161,15 @@ class RestClient:
             if self._client is not None and self._client_pid == os.getpid():
                 self._client.close()
             self._client = None
+
+
+def _reason(response: Any) -> str:
+    """The server's own words about an error, when it gave any (MLflow's JSON message)."""
+    try:
+        message = response.json().get("message", "")
+    except (ValueError, AttributeError):
+        message = ""
+    return f": {str(message)[:300]}" if message else ""
 
 
 def retry_after(header: str | None) -> float | None:

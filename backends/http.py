@@ -32,13 +32,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 from .._containment import contained
 from .._records import FINISHED, STATUSES, MetricPoint, RunRecord
 from .._warnings import warn
 from ..backend import Backend, Batch
-from ..errors import RunNotFoundError, UnsafePathError
+from ..errors import BackendError, RunNotFoundError, UnsafePathError
+from ._artifact_roots import ArtifactRoot, ArtifactRootUnavailable, artifact_root
 from ._mlflow_rest import RestClient, ServerRejectedError, ServerUnavailableError
 from ._ship_edits import EDIT_KINDS, ship_edits
 
@@ -46,7 +46,6 @@ __all__ = ["HttpBackend", "ServerRejectedError", "ServerUnavailableError"]
 
 RUN_ID_TAG, PARENT_TAG, MODEL_TAG = "autolog.run_id", "autolog.parent_id", "autolog.model"
 HIDDEN_TAGS = frozenset({RUN_ID_TAG, PARENT_TAG, MODEL_TAG, "mlflow.runName", "mlflow.parentRunId"})
-ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 LIMITS = {"metrics": 1000, "params": 100, "tags": 100}
 MAX_ENTITIES, MAX_REQUEST_BYTES, MAX_TAG_VALUE = 1000, 900_000, 8000
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -86,6 +85,12 @@ class HttpBackend(Backend):
         self._experiment_ids: dict[str, str] = {}
         self._experiment_names: dict[str, str] = {}
         self._no_inputs_warned = False
+        self._roots: dict[str, ArtifactRoot] = {}
+        self._warned_roots: set[str] = set()
+
+    @property
+    def reachable(self) -> bool | None:
+        return self.rest.reachable
 
     def __repr__(self) -> str:
         return f"<HttpBackend {self.uri}>"
@@ -127,7 +132,11 @@ class HttpBackend(Backend):
         if inputs:
             self._log_inputs(run, inputs)
         for path in files:
-            self._upload(run, batch.artifacts_dir, path)
+            try:
+                self._upload(run, batch.artifacts_dir, path)
+            except ArtifactRootUnavailable as exc:
+                batch.deferred.append(path)
+                self._warn_deferred(run, exc)
         if edits:
             ship_edits(self.rest, run.id, edits)
         if end is not None:
@@ -165,7 +174,24 @@ class HttpBackend(Backend):
                 f"it is not sent to {self.uri}"
             )
             return
-        self.rest.request("PUT", self._artifact_url(run, path), file=source)
+        self._root(run).put(path, source)
+
+    def _root(self, run: ServerRun) -> ArtifactRoot:
+        if run.artifact_uri not in self._roots:
+            self._roots[run.artifact_uri] = artifact_root(run.artifact_uri, self.rest)
+        return self._roots[run.artifact_uri]
+
+    def _warn_deferred(self, run: ServerRun, exc: ArtifactRootUnavailable) -> None:
+        """One warning per reason: params, metrics and status went on; these files wait."""
+        reason = str(exc)
+        if reason in self._warned_roots:
+            return
+        self._warned_roots.add(reason)
+        warn(
+            f"autolog: {self.uri}: {reason}. The run's params, metrics, tags and status were "
+            "sent; its artifacts wait in the local journal folder and go with the next "
+            "`autolog sync`"
+        )
 
     def _ensure_run(self, run_id: str, header: dict) -> ServerRun:
         """The server run for our ``run_id``: cached, found by its tag, or created now."""
@@ -266,17 +292,19 @@ class HttpBackend(Backend):
         """The server run for one of our ids, or for a server run id given directly."""
         if run_id in self._runs:
             return self._runs[run_id]
+        # autolog server keeps our ids, and a server's own id may be given: one request.
+        try:
+            return self._remember(self.rest.call("runs/get", run_id=run_id)["run"])
+        except ServerRejectedError as exc:
+            if exc.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                raise
+        # A server that assigns its own ids (mlflow server): find ours by its tag.
         experiment_ids = self._all_experiment_ids()
         for first in range(0, len(experiment_ids), 100):
             found = self._find(experiment_ids[first : first + 100], run_id)
             if found is not None:
                 return found
-        try:
-            return self._remember(self.rest.call("runs/get", run_id=run_id)["run"])
-        except ServerRejectedError as exc:
-            if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
-                raise RunNotFoundError(f"no run {run_id!r} on {self.uri}") from None
-            raise
+        raise RunNotFoundError(f"no run {run_id!r} on {self.uri}")
 
     def _record(self, run: dict) -> RunRecord:
         """Our RunRecord for an MLflow run: our ids, names and statuses, bookkeeping tags hidden."""
@@ -341,7 +369,10 @@ class HttpBackend(Backend):
     def get_run(self, run_id: str) -> RunRecord:
         server_run = self._resolve(run_id)
         record = self._record(self.rest.call("runs/get", run_id=server_run.id)["run"])
-        record.artifacts = [path for path, _ in self._walk(server_run, "")]
+        try:
+            record.artifacts = [path for path, _ in self._walk(self._root(server_run), "")]
+        except ArtifactRootUnavailable:
+            record.artifacts = []  # the server keeps them where we cannot look
         return record
 
     def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
@@ -369,51 +400,49 @@ class HttpBackend(Backend):
         what = f"artifact listed by {self.uri}"
         name = PurePosixPath(path).name
         target = contained(Path(dest), name, what) if path else Path(dest)
-        files = list(self._walk(server_run, path))
+        root = self._readable_root(server_run)
+        files = list(self._walk(root, path))
         if not files:
             files = [(path, "")]  # a single file, or nothing (then the GET says so)
         for artifact_path, relative in files:
             local = contained(target, relative, what) if relative else target
             local.parent.mkdir(parents=True, exist_ok=True)
             try:
-                response = self.rest.request("GET", self._artifact_url(server_run, artifact_path))
+                root.get(artifact_path, local)
             except ServerRejectedError as exc:
                 if exc.status == 404:
                     raise RunNotFoundError(f"run {run_id!r} has no artifact {path!r}") from None
                 raise
-            local.write_bytes(response.content)
         return target
 
-    def _walk(self, run: ServerRun, folder: str, limit: int = 10_000) -> Iterator[tuple[str, str]]:
+    def _readable_root(self, run: ServerRun) -> ArtifactRoot:
+        try:
+            return self._root(run)
+        except ArtifactRootUnavailable as exc:
+            raise BackendError(f"cannot read the artifacts of run {run.id}: {exc}") from None
+
+    def _walk(
+        self, root: ArtifactRoot, folder: str, limit: int = 10_000
+    ) -> Iterator[tuple[str, str]]:
         """Files under ``folder`` as (path in the run, path relative to ``folder``)."""
         pending, seen = [folder], 0
         while pending and seen < limit:
             current = pending.pop()
-            root = self._artifact_root(run)
-            listing = self.rest.request(
-                "GET", self.base + ARTIFACTS, params={"path": f"{root}/{current}".rstrip("/")}
-            ).json()
-            for entry in listing.get("files", []):
-                child = f"{current}/{entry['path']}".strip("/")
-                if entry.get("is_dir"):
+            for child, is_dir in root.list(current):
+                if is_dir:
                     pending.append(child)
                 else:
                     seen += 1
                     yield child, child[len(folder) :].strip("/")
 
-    def _artifact_root(self, run: ServerRun) -> str:
-        uri = run.artifact_uri
-        if not uri.startswith("mlflow-artifacts:"):
-            raise ServerRejectedError(
-                f"{self.uri} keeps run artifacts at {uri!r}, which it does not serve over HTTP; "
-                "start it with artifact serving on (mlflow server --serve-artifacts, the default)",
-                400,
-                "INVALID_STATE",
-            )
-        return urlsplit(uri).path.strip("/")
-
-    def _artifact_url(self, run: ServerRun, path: str) -> str:
-        return f"{self.base}{ARTIFACTS}/{quote(self._artifact_root(run) + '/' + path)}"
+    def run_ids_starting_with(self, prefix: str) -> list[str]:
+        """Our ids and the server's own: a prefix of either finds the run, shown by our id."""
+        matches = []
+        for run in self.search_runs():
+            server_id = next((s.id for k, s in self._runs.items() if k == run.id), "")
+            if run.id.startswith(prefix) or server_id.startswith(prefix):
+                matches.append(run.id)
+        return matches
 
     def close(self) -> None:
         self.rest.close()

@@ -264,6 +264,41 @@ class TestRefusals:
         names = {run.name for run in autolog.search_runs(backend=str(target))}
         assert names == {"good", "fine"}
 
+    def test_a_run_answered_500_again_and_again_does_not_block_the_others(
+        self, tmp_path: Path
+    ) -> None:
+        """No head-of-line blocking: the poisoned run is set aside after bounded retries with
+        the server's reason, every later run arrives, and a later sync goes past it too."""
+        target = tmp_path / "target"
+        uri = f"faulty://poison?name=bad&target={target}"
+        code = f"""
+            import autolog
+            autolog.autolog(backend=["./runs", "{uri}"], exit_timeout=60)
+            for name in ("bad", "one", "two", "three"):
+                with autolog.start_run(name=name) as run:
+                    for step in range(20):
+                        run.log_metric("loss", float(step), step=step)
+            print(autolog.flush(timeout=60))
+        """
+        done = run_script(code, tmp_path, env={"AUTOLOG_TESTING": "0"}, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "False"
+        assert "answers 500 to run 'bad'" in done.stderr and "set aside" in done.stderr
+        arrived = {run.name: run for run in autolog.search_runs(backend=str(target))}
+        assert set(arrived) == {"one", "two", "three"}
+        for run in arrived.values():
+            history = autolog.get_metric_history(run.id, "loss", backend=str(target))
+            assert [p.step for p in history] == list(range(20))
+        sync = subprocess.run(
+            [sys.executable, "-m", "autolog", "sync", "--dir", "runs", "--backend", uri],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert sync.returncode == 1
+        assert "1 run(s) refused" in sync.stderr and "answers 500" in sync.stderr
+
     def test_a_backend_refusing_everything_is_left_alone(self, tmp_path: Path) -> None:
         """Bad credentials: one warning, no retry loop, the script ends promptly."""
         code = """

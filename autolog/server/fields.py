@@ -70,9 +70,7 @@ def parse_fields(fields: tuple[Field, ...], data: Mapping[str, Any], where: str 
 def _convert(field: Field, raw: Any, label: str) -> Any:
     kind = field.kind
     if kind == "string":
-        if not isinstance(raw, str):
-            raise invalid(f"parameter {label!r} must be a string, got {_show(raw)}")
-        return raw
+        return parse_string(raw, label)
     if kind == "int64":
         return parse_int64(raw, label)
     if kind == "double":
@@ -90,16 +88,34 @@ def _convert(field: Field, raw: Any, label: str) -> Any:
         if not isinstance(raw, list):
             raise invalid(f"parameter {label!r} must be a list, got {_show(raw)}")
     if kind == "string[]":
-        for index, item in enumerate(raw):
-            if not isinstance(item, str):
-                raise invalid(f"parameter {label}[{index}] must be a string, got {_show(item)}")
-        return list(raw)
+        return [parse_string(item, f"{label}[{index}]") for index, item in enumerate(raw)]
     parsed = []
     for index, item in enumerate(raw):
         if not isinstance(item, dict):
             raise invalid(f"parameter {label}[{index}] must be an object, got {_show(item)}")
         parsed.append(parse_fields(field.items, item, f"{label}[{index}]."))
     return parsed
+
+
+def parse_string(raw: Any, label: str) -> str:
+    """Text every database can store: no NUL character (PostgreSQL refuses it) and no
+    lone UTF-16 surrogate (not Unicode, SQLite's driver refuses it), so such a value gets a
+    400 naming it, never a 500 from deep inside the database."""
+    if not isinstance(raw, str):
+        raise invalid(f"parameter {label!r} must be a string, got {_show(raw)}")
+    if "\x00" in raw:
+        raise invalid(
+            f"parameter {label!r} contains a NUL character, which cannot be stored: "
+            f"{_show(raw)}; remove it"
+        )
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        raise invalid(
+            f"parameter {label!r} contains a lone UTF-16 surrogate, which is not text: "
+            f"{_show(raw)}; send valid Unicode"
+        ) from None
+    return raw
 
 
 def parse_int64(raw: Any, label: str) -> int:

@@ -15,6 +15,7 @@ concurrent batches cannot deadlock on each other's rows.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -28,6 +29,10 @@ from .schema import METRIC_POINT_COLUMNS, experiments, latest_metrics, metrics, 
 
 RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 RUN_NAME_TAG = "mlflow.runName"
+#: The tag autolog's HTTP backend creates runs with: the id of the run's journal. The server
+#: keeps it as the run's id, so the id training printed is the id everywhere.
+CLIENT_RUN_ID_TAG = "autolog.run_id"
+RUN_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 
 
 class TrackingStore(ExperimentStore):
@@ -55,7 +60,8 @@ class TrackingStore(ExperimentStore):
     ) -> dict:
         number = experiment_number(experiment_id)
         tag_values = {t["key"]: t["value"] for t in tag_list}
-        run_id = uuid.uuid4().hex
+        requested = tag_values.get(CLIENT_RUN_ID_TAG, "")
+        run_id = requested if RUN_ID_PATTERN.match(requested) else uuid.uuid4().hex
         name = run_name or tag_values.get(RUN_NAME_TAG) or f"run-{run_id[:8]}"
         tag_values[RUN_NAME_TAG] = name
         with self.db.write() as conn:
@@ -66,6 +72,10 @@ class TrackingStore(ExperimentStore):
                 raise not_found(f"no experiment with id {experiment_id!r}")
             if experiment.lifecycle_stage != "active":
                 raise invalid(f"experiment {experiment_id!r} is deleted; restore it first")
+            if run_id == requested and self._run_exists(conn, run_id):
+                if self._client_id(conn, run_id) == requested:
+                    return self._runs(conn, [run_id])[0]  # a retried create: the same run
+                run_id = uuid.uuid4().hex  # the id is taken by another run: use our own
             conn.execute(
                 runs.insert().values(
                     run_uuid=run_id,
@@ -287,6 +297,19 @@ class TrackingStore(ExperimentStore):
         if len(run_ids) > limit:
             response["next_page_token"] = search.encode_token(offset + limit)
         return response
+
+    @staticmethod
+    def _run_exists(conn: sa.Connection, run_id: str) -> bool:
+        query = sa.select(runs.c.run_uuid).where(runs.c.run_uuid == run_id)
+        return conn.execute(query).first() is not None
+
+    @staticmethod
+    def _client_id(conn: sa.Connection, run_id: str) -> str | None:
+        query = sa.select(tags.c.value).where(
+            tags.c.run_uuid == run_id, tags.c.key == CLIENT_RUN_ID_TAG
+        )
+        row = conn.execute(query).first()
+        return row.value if row is not None else None
 
     def _runs(self, conn: sa.Connection, run_ids: list[str]) -> list[dict]:
         """Full runs (info, latest metrics, params, tags) in the order of ``run_ids``."""

@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv-mlflow"
 #: The MLflow the tests were written against (its client and its server).
-PACKAGES = ("mlflow==3.17.2",)
+PACKAGES = ("mlflow==3.17.2", "azure-storage-blob")  # azure: wasbs:// artifact roots
 _lock = threading.Lock()
 
 
@@ -47,7 +47,8 @@ def mlflow_env(venv: Path = VENV) -> MlflowEnv:
 def _imports_mlflow(python: Path) -> bool:
     if not python.exists():
         return False
-    result = subprocess.run([str(python), "-c", "import mlflow"], capture_output=True)
+    check = "import mlflow, azure.storage.blob"
+    result = subprocess.run([str(python), "-c", check], capture_output=True)
     return result.returncode == 0
 
 

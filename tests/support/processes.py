@@ -110,8 +110,18 @@ class AutologServer:
 class MlflowServer:
     """A real ``mlflow server`` (SQLite store, proxied artifacts) from the MLflow venv."""
 
-    def __init__(self, mlflow: Path, folder: Path) -> None:
+    def __init__(
+        self,
+        mlflow: Path,
+        folder: Path,
+        artifact_args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """``artifact_args`` replace the default (a proxied folder), e.g. a ``wasbs://``
+        ``--default-artifact-root`` with ``--no-serve-artifacts``."""
         self.mlflow, self.folder = mlflow, folder
+        self.artifact_args = artifact_args
+        self.env = {**os.environ, **(env or {})}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -129,14 +139,18 @@ class MlflowServer:
                 str(self.port),
                 "--backend-store-uri",
                 f"sqlite:///{self.folder / 'mlflow.db'}",
-                "--artifacts-destination",
-                str(self.folder / "artifacts"),
+                *(
+                    self.artifact_args
+                    if self.artifact_args is not None
+                    else ["--artifacts-destination", str(self.folder / "artifacts")]
+                ),
                 "--workers",
                 "1",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=self.folder,
+            env=self.env,
             start_new_session=True,
         )
         log.close()

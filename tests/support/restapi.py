@@ -55,10 +55,12 @@ class Api:
 
     def find_run(self, autolog_run_id: str) -> dict:
         """The server run that the HTTP backend created for one of autolog's run ids."""
-        experiments = self.ok(self.post("experiments/search", {"view_type": "ALL"}))["experiments"]
+        body = {"view_type": "ALL", "max_results": 1000}
+        experiments = self.ok(self.post("experiments/search", body))["experiments"]
         body = {
             "experiment_ids": [e["experiment_id"] for e in experiments],
             "filter": f"tags.`autolog.run_id` = '{autolog_run_id}'",
+            "max_results": 10,
         }
         runs = self.ok(self.post("runs/search", body)).get("runs", [])
         assert len(runs) == 1, f"{len(runs)} server runs carry autolog.run_id {autolog_run_id}"
