@@ -17,12 +17,23 @@ Any backend that receives these records can rebuild the same :class:`RunRecord`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from .errors import AutologWarning
+
+if TYPE_CHECKING:
+    from ._journal import JournalRead
 
 RUNNING, FINISHED, FAILED, KILLED = "RUNNING", "FINISHED", "FAILED", "KILLED"
 STATUSES = (RUNNING, FINISHED, FAILED, KILLED)
+
+#: Tags that are bookkeeping of the HTTP backend or MLflow, not the user's labels.
+HIDDEN_TAGS = frozenset(
+    {"autolog.run_id", "autolog.parent_id", "autolog.model", "mlflow.runName", "mlflow.parentRunId"}
+)
 
 
 @dataclass(frozen=True)
@@ -119,3 +130,60 @@ class RunReplay:
                 run.metrics[key] = value
         if self._keep is True or self._keep == key:
             self.history.setdefault(key, []).append(MetricPoint(step, value, timestamp))
+
+
+def visible_tags(tags: dict[str, str]) -> dict[str, str]:
+    """The run's tags without the bookkeeping ones (:data:`HIDDEN_TAGS`)."""
+    return {key: value for key, value in tags.items() if key not in HIDDEN_TAGS}
+
+
+def encode_float(value: float | None) -> float | str | None:
+    """A float for JSON: NaN and infinities as the strings MLflow uses, others unchanged."""
+    if value is None or value - value == 0.0:
+        return value
+    return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+
+
+def header_of(records: list[list[Any]]) -> dict[str, Any] | None:
+    """The run's header: the body of the first record, if that record is ``run``."""
+    if records and records[0][0] == "run" and isinstance(records[0][1], dict):
+        return records[0][1]
+    return None
+
+
+_warned: set[tuple[str, str, int]] = set()
+
+
+def check_records(read: JournalRead, source: Any, run_id: str, start: int) -> list[list[Any]]:
+    """The records of ``read`` fit to replay; damage is warned about once per line.
+
+    ``source`` (whose ``uri`` names the store) is None for quiet reads such as peeks.
+    """
+    if source is not None:
+        for offset in read.damaged_offsets:
+            _warn_once(source, run_id, offset, "failed its checksum or is not a record")
+    return read.records
+
+
+def _warn_once(source: Any, run_id: str, offset: int, problem: str) -> None:
+    key = (str(getattr(source, "uri", "")), run_id, offset)
+    if key in _warned:
+        return
+    _warned.add(key)
+    line = _line_number(source, run_id, offset)
+    where = f"line {line} (byte {offset})" if line else f"the line at byte {offset}"
+    warnings.warn(
+        f"run {run_id} in {key[0]}: {where} of its journal {problem}; it was skipped, "
+        "the rest of the run reads as usual",
+        AutologWarning,
+        stacklevel=4,
+    )
+
+
+def _line_number(source: Any, run_id: str, offset: int) -> int | None:
+    """The 1-based line that starts at ``offset``, counted only when damage is reported."""
+    try:
+        before = source.read_bytes(run_id, 0, offset) if offset < (64 << 20) else None
+    except Exception:  # a count for a message must never fail the read
+        return None
+    return None if before is None else before.count(b"\n") + 1

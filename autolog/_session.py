@@ -175,10 +175,11 @@ class Session:
         writer at a time.
         """
         from ._journal import read_journal
+        from ._records import header_of
 
         path = Path(journal_path)
         records = read_journal(path, warn=False).records
-        header = records[0][1] if records and records[0][0] == "run" else {}
+        header = header_of(records) or {}
         return Run(
             self,
             Journal(path),

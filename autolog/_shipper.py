@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._journal import Journal, read_journal
+from ._records import header_of
 from ._store import LocalStore
 from ._validation import strip_credentials
 from .backend import Backend, Batch
@@ -232,7 +233,7 @@ class Shipper:
                 self._headers[run_id] = records[0][1]
             else:
                 first = read_journal(self.store.journal_path(run_id), warn=False).records
-                self._headers[run_id] = first[0][1] if first and first[0][0] == "run" else {}
+                self._headers[run_id] = header_of(first) or {}
         return self._headers[run_id]
 
     def ship_until_done(self, timeout: float) -> bool:

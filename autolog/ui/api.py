@@ -31,18 +31,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route, Router
 
-from .._records import RunRecord
+from .._records import RunRecord, encode_float
 from .readers import ArtifactFile, BadRequest, NotFound, Reader, RunDetail
 
 MAX_POINTS = 20_000
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def encode_float(value: float | None) -> float | str | None:
-    """A float for JSON: NaN and infinities as MLflow's strings."""
-    if value is None or value - value == 0.0:
-        return value
-    return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
 
 
 def json_response(body: Any, status: int = 200) -> Response:

@@ -4,7 +4,7 @@ Replaying 5,000 journals on every request would make every page slow, so:
 
 * the listing (at most once a second) only stats the journals, and for a new or
   changed run that was never replayed it reads the first and last lines
-  (:meth:`~autolog.ui.journals.FolderJournals.peek`): enough for the
+  (:meth:`autolog._reader.JournalReader.peek`): enough for the
   experiments page, whatever the size of the journals;
 * a page replays the runs it shows, and a :class:`CachedRun` remembers how many
   bytes it has read, so the next request reads only what was appended since
@@ -26,15 +26,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from .._filter import parse_filter
-from .._journal import JOURNAL_NAME, parse_journal
-from .._records import RUNNING, RunRecord, RunReplay
+from .._reader import Peek
+from .._records import RUNNING, RunRecord, RunReplay, visible_tags
 from .._store import LocalStore
-from ..errors import InvalidFilterError
-from .journals import RUN_ID, BlobJournals, FolderJournals, Peek, signature_size
+from ..errors import InvalidFilterError, RunNotFoundError
+from ..sources import JournalSource, is_run_id
 from .readers import (
     Artifact,
     ArtifactFile,
@@ -43,7 +42,6 @@ from .readers import (
     MetricSummary,
     NotFound,
     RunDetail,
-    visible_tags,
 )
 from .series import Budget, Series
 
@@ -157,9 +155,10 @@ class CachedRun:
 class JournalReader:
     """The :class:`~autolog.ui.readers.Reader` over journals; see the module docstring."""
 
-    def __init__(self, journals: FolderJournals | BlobJournals, source: str, kind: str) -> None:
+    def __init__(self, journals: JournalSource, kind: str = "local") -> None:
         self.journals = journals
-        self.source = source
+        self.core = journals.journal_reader
+        self.source = journals.uri
         self.kind = kind
         self._runs: dict[str, CachedRun] = {}
         self._lock = threading.Lock()  # the dict of runs and the budget
@@ -172,7 +171,7 @@ class JournalReader:
     def refresh(self, force: bool = False) -> None:
         """Learn of new, changed and removed runs, at most once per the source's interval."""
         with self._listing:
-            if not force and time.monotonic() - self._listed_at < self.journals.interval:
+            if not force and time.monotonic() - self._listed_at < self.journals.listing_interval:
                 return
             signatures = self.journals.signatures()
             with self._lock:
@@ -191,13 +190,13 @@ class JournalReader:
                 if cached.replayed is not None:
                     self._replay(cached)  # keep a replayed run exact: read the new bytes
                 else:
-                    cached.peeked = self.journals.peek(cached.run_id, signature)
+                    cached.peeked = self.core.peek(cached.run_id, signature)
             self._listed_at = time.monotonic()
 
     def warm_up(self) -> None:
         """List every run, then replay them all, smallest journals first (in the background)."""
         self.refresh(force=True)
-        for cached in sorted(self._all(), key=lambda c: signature_size(c.listed or 0)):
+        for cached in sorted(self._all(), key=lambda c: c.listed[0] if c.listed else 0):
             self._replay(cached)
 
     def _all(self) -> list[CachedRun]:
@@ -209,13 +208,15 @@ class JournalReader:
         with cached.lock:
             if cached.replayed is not None and cached.replayed == cached.listed:
                 return
-            size = signature_size(cached.listed or 0)
+            size = cached.listed[0] if cached.listed else 0
             if size < cached.offset:
                 cached.reset()
-            journal = Path(cached.run_id, JOURNAL_NAME)
-            for data in self.journals.chunks(cached.run_id, cached.offset):
-                cached.feed(parse_journal(data, cached.offset, path=journal).records)
-                cached.offset += len(data)
+            try:
+                for records, end in self.core.records(cached.run_id, cached.offset):
+                    cached.feed(records)
+                    cached.offset = end
+            except RunNotFoundError:
+                pass  # removed meanwhile: the next listing forgets it
             cached.replayed = cached.listed
             points = cached.points if cached.series is not None else None
         if points is not None:
@@ -224,7 +225,7 @@ class JournalReader:
 
     def _current(self, run_id: str) -> CachedRun:
         """One run brought up to date now (cheap when unchanged); NotFound if absent."""
-        if not RUN_ID.match(run_id):
+        if not is_run_id(run_id):
             raise NotFound(f"{run_id!r} is not a run id (32 hexadecimal digits)")
         signature = self.journals.signature(run_id)
         if signature is None:
@@ -304,8 +305,7 @@ class JournalReader:
         with cached.lock:
             if cached.series is None:
                 cached.rebuild_series(
-                    parse_journal(data, warn=False).records
-                    for data in self.journals.chunks(run_id, 0, cached.offset)
+                    records for records, _end in self.core.records(run_id, 0, cached.offset)
                 )
             assert cached.series is not None and cached.record is not None
             series, status, points = cached.series.get(key), cached.record.status, cached.points
@@ -319,11 +319,20 @@ class JournalReader:
         cached = self._current(run_id)
         if path not in cached.artifacts:
             raise NotFound(f"run {run_id} has no artifact {path!r}")
-        return self.journals.artifact(run_id, path)
+        try:
+            return self.journals.open_artifact(run_id, path)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        except RunNotFoundError as exc:
+            raise NotFound(str(exc)) from None
 
 
 def open_reader(store: str, resolve_backend: Callable[[str], Any] | None = None) -> JournalReader:
-    """The reader for ``autolog ui STORE``: a folder path, ``file:`` URI or blob URI."""
+    """The reader for ``autolog ui STORE``: a folder path, ``file:`` URI or blob URI.
+
+    Any backend that is a :class:`~autolog.sources.JournalSource` (the Azure
+    backend, a plugin's) can be shown.
+    """
     from .._store import local_path
 
     folder = local_path(store)
@@ -333,13 +342,16 @@ def open_reader(store: str, resolve_backend: Callable[[str], Any] | None = None)
                 f"no local store at {str(folder)!r}: run your training first (autolog writes "
                 "./autolog-runs by default) or give the store's folder: autolog ui PATH"
             )
-        return JournalReader(FolderJournals(LocalStore(folder)), str(folder), "local")
+        return JournalReader(LocalStore(folder), "local")
     if store.startswith(("http://", "https://")):
         raise BadRequest(
             f"{store} is a tracking server: it serves this UI itself, open {store} in a browser"
         )
     assert resolve_backend is not None
     backend = resolve_backend(store)
-    if not (hasattr(backend, "run_ids") and hasattr(backend, "journal_bytes")):
-        raise BadRequest(f"autolog ui reads local stores and blob containers; {store!r} is neither")
-    return JournalReader(BlobJournals(backend), getattr(backend, "uri", store), "blob")
+    if not isinstance(backend, JournalSource):
+        raise BadRequest(
+            f"autolog ui reads stores of journals (local folders, blob containers, plugin "
+            f"stores); {store!r} is not one"
+        )
+    return JournalReader(backend, "blob")

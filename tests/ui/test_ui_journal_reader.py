@@ -8,11 +8,10 @@ import autolog
 from autolog._journal import encode
 from autolog._store import LocalStore
 from autolog.ui.journal_reader import JournalReader
-from autolog.ui.journals import FolderJournals
 
 
 def reader_of(store: Path) -> JournalReader:
-    return JournalReader(FolderJournals(LocalStore(store)), str(store), "local")
+    return JournalReader(LocalStore(store), "local")
 
 
 def log_loss(run: autolog.Run, steps: range) -> None:

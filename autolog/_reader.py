@@ -1,0 +1,215 @@
+"""The one journal reader: runs, searches and histories over any :class:`JournalSource`.
+
+The local store, the Azure backend, a plugin's store and the web UI all read
+journals through this class, so the format is parsed in one place. A journal
+is read in chunks of complete lines (:func:`journal_chunks`), so a run of any
+size, or a hostile file, costs bounded memory; each chunk is checked line by
+line (:func:`autolog._journal.parse_journal`) and record by record
+(:func:`autolog._records.check_records`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ._journal import Record, parse_journal
+from ._records import RUNNING, MetricPoint, RunRecord, RunReplay, check_records, header_of
+from .errors import RunNotFoundError
+from .sources import artifact_names, is_run_id
+
+if TYPE_CHECKING:
+    from .sources import JournalSource, Signature
+
+#: Bytes read from a source at a time.
+READ_CHUNK = 8 << 20
+#: The longest journal line read back; longer ones are skipped as damaged.
+MAX_LINE = 4 << 20
+#: What :meth:`JournalReader.peek` reads of each end of a journal.
+HEAD_BYTES, TAIL_BYTES = 8 << 10, 16 << 10
+
+
+@dataclass
+class Peek:
+    """What a journal's first and last lines tell: header, status and last write (ms)."""
+
+    header: dict[str, Any] | None
+    status: str = RUNNING
+    last_activity: int = 0
+
+
+@dataclass
+class SearchPage:
+    """One page of a search, and the token that asks for the next (None on the last)."""
+
+    runs: list[RunRecord] = field(default_factory=list)
+    next_page_token: str | None = None
+
+
+def journal_chunks(
+    source: JournalSource, run_id: str, start: int = 0, stop: int | None = None
+) -> Iterator[tuple[int, bytes]]:
+    """``(offset, bytes)`` pieces of the journal from ``start``, each ending at a line end.
+
+    A line longer than :data:`MAX_LINE` is dropped without being held whole; the
+    bytes after the last newline (an append under way) are not returned.
+    """
+    position = line_start = start  # the next byte to read; the offset of carry's first byte
+    carry, skipping = b"", False
+    while stop is None or position < stop:
+        want = READ_CHUNK if stop is None else min(READ_CHUNK, stop - position)
+        data = source.read_bytes(run_id, position, position + want)
+        got = len(data)
+        position += got
+        if skipping:  # inside an oversized line: drop bytes up to its end
+            newline = data.find(b"\n")
+            data = data[newline + 1 :] if newline >= 0 else b""
+            skipping = newline < 0
+            line_start = position - len(data)
+        data = carry + data
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            yield line_start, data[:cut]
+        carry, line_start = data[cut:], line_start + cut
+        if len(carry) > MAX_LINE:
+            yield line_start, OVERSIZED
+            carry, line_start, skipping = b"", position, True
+        if got < want:
+            return
+
+
+#: Stands in for a line too long to read, so the parser reports it as damaged.
+OVERSIZED = b"oversized line\n"
+
+
+class JournalReader:
+    """Reads the runs of one source; see the module docstring."""
+
+    def __init__(self, source: JournalSource) -> None:
+        self.source = source
+
+    # -- one run -------------------------------------------------------------
+
+    def records(
+        self, run_id: str, start: int = 0, stop: int | None = None
+    ) -> Iterator[tuple[list[Record], int]]:
+        """Valid records of the run from ``start``, in chunks, each with its end offset."""
+        for offset, data in journal_chunks(self.source, run_id, start, stop):
+            read = parse_journal(data, offset, path=None, warn=False)
+            yield check_records(read, self.source, run_id, offset), offset + len(data)
+
+    def replay(self, run_id: str, history: str | bool = False) -> RunReplay:
+        """The run rebuilt from its whole journal; RunNotFoundError if it has none."""
+        if not is_run_id(run_id) or self.source.signature(run_id) is None:
+            raise RunNotFoundError(f"no run {run_id!r} in {self.source.uri}")
+        replay = RunReplay(keep_history=history)
+        for records, _end in self.records(run_id):
+            replay.feed(records)
+        if replay.run is None:
+            raise RunNotFoundError(f"run {run_id!r} in {self.source.uri} has no readable header")
+        return replay
+
+    def get_run(self, run_id: str) -> RunRecord:
+        run = self.replay(run_id).run
+        assert run is not None
+        return run
+
+    def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
+        return self.replay(run_id, history=key).history.get(key, [])
+
+    def artifact_files(self, run_id: str) -> list[str]:
+        """Every artifact file the run's journal names, models' files included."""
+        names: dict[str, None] = {}
+        for records, _end in self.records(run_id):
+            for record in records:
+                if record[0] in ("artifact", "model"):
+                    names.update(dict.fromkeys(artifact_names(record)))
+        return list(names)
+
+    def peek(self, run_id: str, signature: Signature) -> Peek:
+        """Header, status and last activity from the first and last lines only."""
+        size = signature[0]
+        try:
+            head = self.source.read_bytes(run_id, 0, min(size, HEAD_BYTES))
+            tail = self.source.read_bytes(run_id, max(0, size - TAIL_BYTES), size)
+        except (OSError, RunNotFoundError):
+            return Peek(None)
+        first = head[: head.find(b"\n") + 1]
+        header = header_of(self._checked(run_id, first, 0))
+        if header is None:
+            return Peek(None)
+        complete = tail[: tail.rfind(b"\n") + 1]
+        last_line = complete[complete.rfind(b"\n", 0, len(complete) - 1) + 1 :]
+        last = self._checked(run_id, last_line, size - len(last_line))
+        moment = header.get("start_time") or 0
+        if last and last[0][0] == "end":
+            end = last[0][1]
+            return Peek(
+                header, end.get("status", "FINISHED"), max(moment, end.get("end_time") or 0)
+            )
+        if last and last[0][0] == "m":
+            moment = max(moment, last[0][4])
+        return Peek(header, RUNNING, moment)
+
+    def _checked(self, run_id: str, data: bytes, offset: int) -> list[Record]:
+        if not data:
+            return []
+        return check_records(parse_journal(data, offset, warn=False), None, run_id, offset)
+
+    # -- many runs -----------------------------------------------------------
+
+    def search(
+        self,
+        experiment: str | None = None,
+        filter: str | None = None,
+        order_by: list[str] | None = None,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> SearchPage:
+        """Runs of ``experiment`` matching ``filter``, sorted, one page at a time."""
+        from ._filter import parse_filter, sort_runs
+
+        run_filter = parse_filter(filter)
+        runs = []
+        for run_id in self.source.run_ids():
+            try:
+                run = self.get_run(run_id)
+            except (RunNotFoundError, OSError):
+                continue
+            if experiment is not None and run.experiment != experiment:
+                continue
+            if run_filter.matches(run):
+                runs.append(run)
+        return _page(sort_runs(runs, order_by), max_results, page_token)
+
+
+def _page(runs: list[RunRecord], max_results: int | None, page_token: str | None) -> SearchPage:
+    start = decode_page_token(page_token)
+    if max_results is None:
+        return SearchPage(runs[start:])
+    stop = start + max_results
+    return SearchPage(runs[start:stop], encode_page_token(stop) if stop < len(runs) else None)
+
+
+def encode_page_token(offset: int) -> str:
+    """An opaque token for the page that starts at ``offset``."""
+    import base64
+
+    return base64.urlsafe_b64encode(f"o{offset}".encode()).decode().rstrip("=")
+
+
+def decode_page_token(token: str | None) -> int:
+    """The offset a token from :func:`encode_page_token` names; ValueError if it is not one."""
+    if not token:
+        return 0
+    import base64
+    import binascii
+
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        if text[:1] == "o" and text[1:].isdigit():
+            return int(text[1:])
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise ValueError(f"page_token {token!r} is not a token this store gave out")
