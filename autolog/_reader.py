@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._journal import Record, parse_journal
-from ._records import RUNNING, MetricPoint, RunRecord, RunReplay, check_records, header_of
+from ._records import MAX_LINE, RUNNING, MetricPoint, RunRecord, RunReplay, check_records, header_of
 from .errors import RunNotFoundError
 from .sources import artifact_names, is_run_id
 
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 
 #: Bytes read from a source at a time.
 READ_CHUNK = 8 << 20
-#: The longest journal line read back; longer ones are skipped as damaged.
-MAX_LINE = 4 << 20
 #: What :meth:`JournalReader.peek` reads of each end of a journal.
 HEAD_BYTES, TAIL_BYTES = 8 << 10, 16 << 10
 

@@ -98,7 +98,7 @@ class RunReplay:
             self.run = RunRecord(
                 id=header["id"],
                 name=header.get("name") or header["id"][:8],
-                experiment=header.get("experiment", "Default"),
+                experiment=header.get("experiment") or "Default",
                 parent_id=header.get("parent_id"),
                 start_time=header.get("start_time", 0),
             )
@@ -154,15 +154,101 @@ def header_of(records: list[list[Any]]) -> dict[str, Any] | None:
 _warned: set[tuple[str, str, int]] = set()
 
 
-def check_records(read: JournalRead, source: Any, run_id: str, start: int) -> list[list[Any]]:
-    """The records of ``read`` fit to replay; damage is warned about once per line.
+#: How deeply a record's body may nest (a model manifest); deeper is malformed.
+MAX_DEPTH = 32
+#: The longest journal line a reader accepts (bytes); longer ones are skipped as malformed.
+MAX_LINE = 4 << 20
+_NUMBER = (int, float)
+_KNOWN_KINDS = frozenset({"run", "params", "tags", "m", "artifact", "model", "end"})
 
-    ``source`` (whose ``uri`` names the store) is None for quiet reads such as peeks.
+
+def check_records(read: JournalRead, source: Any, run_id: str, start: int) -> list[list[Any]]:
+    """The records of ``read`` fit to replay, each validated by its shape.
+
+    A damaged line or a malformed record of a known kind is skipped with one
+    warning naming the run and the line (``source``, whose ``uri`` names the
+    store, is None for quiet reads such as peeks). A record of a kind this
+    version does not know is skipped silently: a newer autolog may write it.
     """
     if source is not None:
         for offset in read.damaged_offsets:
             _warn_once(source, run_id, offset, "failed its checksum or is not a record")
-    return read.records
+    records, starts, ends = read.records, read.starts, read.ends
+    kept: list[list[Any]] = []
+    for index, record in enumerate(records):
+        kind = record[0]
+        if ends[index] - starts[index] > MAX_LINE:
+            problem: str | None = f"is longer than {MAX_LINE >> 20} MiB"
+        elif kind == "m":
+            if (
+                len(record) == 5
+                and type(record[1]) is str
+                and type(record[2]) in _NUMBER
+                and type(record[3]) is int
+                and type(record[4]) is int
+            ):
+                kept.append(record)
+                continue
+            problem = "is a malformed metric point"
+        elif kind in _KNOWN_KINDS:
+            problem = record_problem(record, run_id)
+            if problem is None:
+                kept.append(record)
+                continue
+        else:
+            continue  # a kind from a newer version
+        if source is not None:
+            _warn_once(source, run_id, starts[index], problem)
+    return kept
+
+
+def record_problem(record: list[Any], run_id: str) -> str | None:
+    """What is wrong with a ``run``/``params``/``tags``/``artifact``/``model``/``end``
+    record's shape, or None when it can be replayed."""
+    kind = record[0]
+    body = record[1] if len(record) == 2 else None
+    if not isinstance(body, dict):
+        return f"is a {kind!r} record without its body"
+    if kind in ("params", "tags"):
+        if all(type(k) is str and type(v) is str for k, v in body.items()):
+            return None
+        return f"is a {kind!r} record whose keys and values are not all text"
+    if kind == "run":
+        if body.get("id") != run_id:
+            return f"is a header for run {str(body.get('id'))[:40]!r}, not for this run"
+        if not all(_optional(body, key, str) for key in ("name", "experiment", "parent_id")):
+            return "is a header whose name, experiment or parent is not text"
+        return None if _optional(body, "start_time", int) else "is a header with a bad start_time"
+    if kind == "end":
+        if body.get("status", FINISHED) not in STATUSES or not _optional(body, "end_time", int):
+            return "is an end record with an unknown status or a bad end_time"
+        return None
+    if type(body.get("path")) is not str or not body["path"].strip("/"):
+        return f"is an {kind!r} record without a path"
+    if kind == "artifact" and not _optional(body, "size", int):
+        return "is an artifact record with a bad size"
+    if kind == "model" and not _shallow(body, MAX_DEPTH):
+        return f"is a model record nested deeper than {MAX_DEPTH} levels"
+    return None
+
+
+def _optional(body: dict[str, Any], key: str, kind: type) -> bool:
+    value = body.get(key)
+    return value is None or (type(value) is kind)
+
+
+def _shallow(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests at most ``limit`` containers deep (checked without recursion)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            if depth > limit:
+                return False
+            pending.extend((child, depth + 1) for child in item if isinstance(child, dict | list))
+    return True
 
 
 def _warn_once(source: Any, run_id: str, offset: int, problem: str) -> None:

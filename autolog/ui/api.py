@@ -32,7 +32,7 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route, Router
 
 from .._records import RunRecord, encode_float
-from .readers import ArtifactFile, BadRequest, NotFound, Reader, RunDetail
+from .readers import ArtifactFile, BadRequest, Reader, RunDetail
 
 MAX_POINTS = 20_000
 NO_STORE = {"Cache-Control": "no-store"}
@@ -164,8 +164,10 @@ def api_routes(reader: Reader) -> Mount:
     async def answer(call: Any, *args: Any) -> Response:
         try:
             result = await run_in_threadpool(call, *args)
-        except NotFound as exc:
+        except LookupError as exc:  # NotFound, RunNotFoundError
             return json_response({"error": str(exc)}, 404)
+        except OSError as exc:  # a store file that cannot be read: refused, never a 500
+            return json_response({"error": f"cannot read it: {exc.strerror or exc}"}, 404)
         except (BadRequest, ValueError) as exc:
             return json_response({"error": str(exc)}, 400)
         return result if isinstance(result, Response) else json_response(result)
