@@ -14,6 +14,7 @@ from typing import Any
 
 from . import integration as _integrations
 from ._config import resolve
+from ._reader import RunList
 from ._records import MetricPoint, RunRecord
 from ._session import session
 from .errors import InvalidInputError
@@ -163,18 +164,22 @@ def search_runs(
     backend: str | None = None,
     filter: str | None = None,
     order_by: Sequence[str] | None = None,
-) -> list[RunRecord]:
+    max_results: int | None = None,
+    page_token: str | None = None,
+) -> RunList:
     """Runs of ``experiment`` (all experiments when None) matching ``filter``.
 
     ``filter`` uses MLflow's syntax: ``"metrics.rmse < 1 and params.model = 'ridge'"``.
     ``order_by`` takes clauses like ``["metrics.aic ASC"]``; default newest first.
+    With ``max_results``, one page: the list's ``next_page_token`` (None on the
+    last page) asks for the next one as ``page_token``. A store of journals
+    answers from its index (see autolog._index), so a page costs what it holds.
     """
-    runs = session.reader(backend).search_runs(experiment, filter)
-    if order_by:
-        from ._filter import sort_runs
+    from ._reader import search_backend
 
-        runs = sort_runs(runs, list(order_by))
-    return runs
+    return search_backend(
+        session.reader(backend), experiment, filter, order_by, max_results, page_token
+    )
 
 
 def get_run(run_id: str, backend: str | None = None) -> RunRecord:

@@ -10,7 +10,7 @@ line (:func:`autolog._journal.parse_journal`) and record by record
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,19 @@ class Peek:
     header: dict[str, Any] | None
     status: str = RUNNING
     last_activity: int = 0
+
+
+class RunList(list[RunRecord]):
+    """Runs of one page of a search, with the token of the next page (None on the last);
+    ``token`` is the same, under the name MLflow's ``PagedList`` uses."""
+
+    def __init__(self, runs: Iterable[RunRecord] = (), next_page_token: str | None = None) -> None:
+        super().__init__(runs)
+        self.next_page_token = next_page_token
+
+    @property
+    def token(self) -> str | None:
+        return self.next_page_token
 
 
 @dataclass
@@ -85,33 +98,45 @@ class JournalReader:
     """Reads the runs of one source; see the module docstring."""
 
     def __init__(self, source: JournalSource) -> None:
+        from ._index import RunIndex
+
         self.source = source
+        #: The derived index (autolog._index) that answers get_run and search.
+        self.index = RunIndex(self)
 
     # -- one run -------------------------------------------------------------
 
     def records(
         self, run_id: str, start: int = 0, stop: int | None = None
-    ) -> Iterator[tuple[list[Record], int]]:
-        """Valid records of the run from ``start``, in chunks, each with its end offset."""
+    ) -> Iterator[tuple[list[Record], int, int | None]]:
+        """Valid records of the run from ``start``, in chunks: each chunk's records, the
+        offset it ends at, and where its last intact line starts (None if it has none)."""
         for offset, data in journal_chunks(self.source, run_id, start, stop):
             read = parse_journal(data, offset, path=None, warn=False)
-            yield check_records(read, self.source, run_id, offset), offset + len(data)
+            last_line = read.starts[-1] if read.starts else None
+            yield check_records(read, self.source, run_id, offset), offset + len(data), last_line
 
     def replay(self, run_id: str, history: str | bool = False) -> RunReplay:
         """The run rebuilt from its whole journal; RunNotFoundError if it has none."""
         if not is_run_id(run_id) or self.source.signature(run_id) is None:
             raise RunNotFoundError(f"no run {run_id!r} in {self.source.uri}")
         replay = RunReplay(keep_history=history)
-        for records, _end in self.records(run_id):
+        for records, _end, _last in self.records(run_id):
             replay.feed(records)
         if replay.run is None:
             raise RunNotFoundError(f"run {run_id!r} in {self.source.uri} has no readable header")
         return replay
 
     def get_run(self, run_id: str) -> RunRecord:
-        run = self.replay(run_id).run
-        assert run is not None
-        return run
+        """The run as the index holds it, after catching this one run up."""
+        from ._index_query import records
+
+        if not is_run_id(run_id):
+            raise RunNotFoundError(f"no run {run_id!r} in {self.source.uri}")
+        found = self.index.run(run_id, lambda conn: records(conn, [run_id]))
+        if not found:
+            raise RunNotFoundError(f"run {run_id!r} in {self.source.uri} has no readable header")
+        return found[0]
 
     def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
         return self.replay(run_id, history=key).history.get(key, [])
@@ -119,7 +144,7 @@ class JournalReader:
     def artifact_files(self, run_id: str) -> list[str]:
         """Every artifact file the run's journal names, models' files included."""
         names: dict[str, None] = {}
-        for records, _end in self.records(run_id):
+        for records, _end, _last in self.records(run_id):
             for record in records:
                 if record[0] in ("artifact", "model"):
                     names.update(dict.fromkeys(artifact_names(record)))
@@ -165,29 +190,18 @@ class JournalReader:
         max_results: int | None = None,
         page_token: str | None = None,
     ) -> SearchPage:
-        """Runs of ``experiment`` matching ``filter``, sorted, one page at a time."""
-        from ._filter import parse_filter, sort_runs
+        """Runs of ``experiment`` matching ``filter``, sorted, a page at a time, from the index."""
+        from ._filter import parse_filter, parse_order_by
+        from ._index_query import search
 
-        run_filter = parse_filter(filter)
-        runs = []
-        for run_id in self.source.run_ids():
-            try:
-                run = self.get_run(run_id)
-            except (RunNotFoundError, OSError):
-                continue
-            if experiment is not None and run.experiment != experiment:
-                continue
-            if run_filter.matches(run):
-                runs.append(run)
-        return _page(sort_runs(runs, order_by), max_results, page_token)
-
-
-def _page(runs: list[RunRecord], max_results: int | None, page_token: str | None) -> SearchPage:
-    start = decode_page_token(page_token)
-    if max_results is None:
-        return SearchPage(runs[start:])
-    stop = start + max_results
-    return SearchPage(runs[start:stop], encode_page_token(stop) if stop < len(runs) else None)
+        parse_filter(filter), parse_order_by(order_by)  # a typo is an error before any reading
+        offset = decode_page_token(page_token)
+        if max_results is not None and max_results < 1:
+            raise ValueError(f"max_results must be at least 1, got {max_results}")
+        runs, more = self.index.use(
+            lambda conn: search(conn, experiment, filter, order_by, offset, max_results)
+        )
+        return SearchPage(runs, encode_page_token(offset + len(runs)) if more else None)
 
 
 def encode_page_token(offset: int) -> str:
@@ -211,3 +225,32 @@ def decode_page_token(token: str | None) -> int:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
     raise ValueError(f"page_token {token!r} is not a token this store gave out")
+
+
+def search_backend(
+    backend: Any,
+    experiment: str | None,
+    filter: str | None,
+    order_by: Sequence[str] | None,
+    max_results: int | None,
+    page_token: str | None,
+) -> RunList:
+    """``autolog.search_runs`` over any backend: a journal source pages in its index, any
+    other backend's answer is sorted and cut into pages here."""
+    from .sources import JournalSource
+
+    order = list(order_by) if order_by else None
+    if isinstance(backend, JournalSource):
+        page = backend.search_page(experiment, filter, order, max_results, page_token)
+        return RunList(page.runs, page.next_page_token)
+    from ._filter import sort_runs
+
+    if max_results is not None and max_results < 1:
+        raise ValueError(f"max_results must be at least 1, got {max_results}")
+    runs = backend.search_runs(experiment, filter)
+    runs = sort_runs(runs, order) if order else runs
+    start = decode_page_token(page_token)
+    if max_results is None:
+        return RunList(runs[start:])
+    stop = start + max_results
+    return RunList(runs[start:stop], encode_page_token(stop) if stop < len(runs) else None)

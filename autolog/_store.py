@@ -18,6 +18,7 @@ import json
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Hashable, Iterator
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
@@ -30,6 +31,8 @@ from .sources import ArtifactFile, JournalSource, Signature, is_run_id
 _SAFE_OPEN = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 _SAFE_DIR = _SAFE_OPEN | getattr(os, "O_DIRECTORY", 0)
 INDEX_FOLDER = ".autolog-index"
+#: A store folder's mtime younger than this (2 s) is not trusted as a change signal.
+RECENT_NS = 2_000_000_000
 
 
 class LocalStore(JournalSource):
@@ -112,9 +115,16 @@ class LocalStore(JournalSource):
         )
 
     def store_signature(self) -> Hashable | None:
+        """The root's mtime and inode; None while the mtime is too recent to trust.
+
+        A folder's mtime has the kernel's coarse clock: a run created in the same
+        tick as a listing would leave it unchanged, so a fresh mtime is no signal.
+        """
         try:
             info = os.stat(self.root)
         except OSError:
+            return None
+        if time.time_ns() - info.st_mtime_ns < RECENT_NS:
             return None
         return (info.st_mtime_ns, info.st_ino)
 

@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--backend", "-b", help="where to read (default: the configured backend)")
     ls.add_argument("--limit", "-n", type=_positive_int, default=50, help="rows (default 50)")
     ls.add_argument("--metrics", "-m", help="comma-separated metric columns (default: a few)")
+    ls.add_argument("--page-token", help="the next page, as printed below the previous one")
     show = run_commands.add_parser("show", help="everything about one run")
     show.add_argument("run_id", metavar="RUN_ID")
     show.add_argument("--backend", "-b", help="where to read (default: the configured backend)")
@@ -142,6 +143,8 @@ def runs_ls(args: argparse.Namespace, out: TextIO) -> int:
         backend=args.backend,
         filter=args.filter,
         order_by=args.order_by,
+        max_results=args.limit,
+        page_token=args.page_token,
     )
     shown = runs[: args.limit]
     if not shown:
@@ -162,8 +165,8 @@ def runs_ls(args: argparse.Namespace, out: TextIO) -> int:
         for depth, run in fold_children(shown)
     ]
     print(format_table(header, rows), file=out)
-    if len(runs) > len(shown):
-        print(f"({len(runs) - len(shown)} more; use --limit)", file=out)
+    if runs.next_page_token:
+        print(f"(more runs: --page-token {runs.next_page_token}, or a larger --limit)", file=out)
     return 0
 
 
