@@ -113,8 +113,12 @@ class RunIndex:
         if conn is None:
             conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.executescript(SCHEMA)
-        found = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('format', 'version')"))
+        try:
+            found = dict(
+                conn.execute("SELECT key, value FROM meta WHERE key IN ('format', 'version')")
+            )
+        except sqlite3.OperationalError:  # a new index: no tables yet
+            found = {}
         if found != {"format": INDEX_FORMAT, "version": _version()}:
             _reset(conn)
         self._conn = conn
@@ -410,10 +414,13 @@ def _forget(conn: sqlite3.Connection, run_ids: list[str]) -> None:
 
 
 def _reset(conn: sqlite3.Connection) -> None:
-    """Empty every table and stamp this version: the next refresh rebuilds from the journals."""
+    """Recreate every table and stamp this version: the next refresh rebuilds from the journals."""
     with _writing(conn):
         for table in _TABLES:
-            conn.execute(f"DELETE FROM {table}")
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
         conn.executemany(
             "INSERT INTO meta VALUES (?, ?)", [("format", INDEX_FORMAT), ("version", _version())]
         )
@@ -424,9 +431,9 @@ def _text(signature: Any) -> str:
 
 
 def _version() -> str:
-    from . import __version__
+    from ._version import __version__  # not the distribution's metadata: 20 ms to read
 
-    return str(__version__)
+    return __version__
 
 
 def index_path_of(folder: Path) -> Path:
