@@ -40,7 +40,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
-MLFLOW_PYTHON = REPO / ".venv-mlflow" / "bin" / "python"
+MLFLOW_VENV = Path(os.environ.get("AUTOLOG_BENCH_MLFLOW_VENV") or REPO / ".venv-mlflow").resolve()
+MLFLOW_PYTHON = MLFLOW_VENV / "bin" / "python"
 MODELS = ("ridge", "lasso", "tree", "forest")
 FILTER = "params.model = 'ridge' and metrics.loss < 0.5"
 ORDER = ["metrics.acc DESC"]
@@ -297,7 +298,7 @@ def measure(folder: Path, info: dict, repeats: int) -> dict:
     port = free_port()
     ml_ui = first_page_after_start(
         [
-            str(REPO / ".venv-mlflow" / "bin" / "mlflow"),
+            str(MLFLOW_VENV / "bin" / "mlflow"),
             "server",
             "--host",
             "127.0.0.1",
