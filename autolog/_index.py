@@ -189,13 +189,9 @@ class RunIndex:
         if sweep:
             signatures = self.source.signatures()
             known = dict(conn.execute("SELECT run_id, signature FROM runs"))
-        else:  # only the runs that may still grow: not ended, or without a header yet
-            known = dict(
-                conn.execute(
-                    "SELECT run_id, signature FROM runs WHERE status = ? OR name IS NULL",
-                    (RUNNING,),
-                )
-            )
+        else:  # only the runs that may still grow: not ended (headerless ones are RUNNING too)
+            query = "SELECT run_id, signature FROM runs WHERE status = ?"
+            known = dict(conn.execute(query, (RUNNING,)))
             signatures = {}
             for run_id in known:
                 signature = self.source.signature(run_id)

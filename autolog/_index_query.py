@@ -92,6 +92,8 @@ def _order_sql(clause: OrderClause) -> tuple[list[str], list[Any]] | None:
     column = _COLUMNS.get(clause.key)
     if column is None:
         return None
+    if clause.key in ("id", "start_time"):  # never NULL for an indexed run: the index orders
+        return [f"{column} {direction}"], []
     return [f"{column} IS NULL", f"{column} {direction}"], []
 
 
