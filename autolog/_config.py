@@ -32,6 +32,8 @@ class Config:
     silent: bool = False
     exit_timeout: float = 10.0
     strict: bool = False
+    redact_keys: tuple[str, ...] = ()
+    keep_keys: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -55,11 +57,13 @@ ENVIRONMENT = {
     "silent": "AUTOLOG_SILENT",
     "exit_timeout": "AUTOLOG_EXIT_TIMEOUT",
     "strict": "AUTOLOG_STRICT",
+    "redact_keys": "AUTOLOG_REDACT_KEYS",
+    "keep_keys": "AUTOLOG_KEEP_KEYS",
 }
 _FIELDS = {f.name for f in fields(Config)} - {"options"}
 
 
-def resolve(arguments: Mapping[str, Any], known_options: Mapping[str, Any] = ()) -> Config:
+def resolve(arguments: Mapping[str, Any], known_options: Mapping[str, Any] | None = None) -> Config:
     """Merge the layers into a Config; unknown names raise ConfigurationError.
 
     ``arguments`` holds only what the caller actually passed (None means "not
@@ -67,7 +71,7 @@ def resolve(arguments: Mapping[str, Any], known_options: Mapping[str, Any] = ())
     """
     file_values, file_path = _file_layer()
     merged: dict[str, Any] = {}
-    options: dict[str, Any] = dict(known_options)
+    options: dict[str, Any] = dict(known_options or {})
     for source, values in (
         (f"[tool.autolog] in {file_path}", file_values),
         ("the environment", _environment_layer()),
@@ -120,7 +124,7 @@ def _load_toml(path: Path) -> dict[str, Any]:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+        import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
     try:
         with open(path, "rb") as f:
             return tomllib.load(f)
@@ -133,7 +137,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def _convert(name: str, value: Any, source: str) -> Any:
-    if name in ("backend", "integrations"):
+    if name in ("backend", "integrations", "redact_keys", "keep_keys"):
         return _as_tuple(name, value, source)
     if name in ("disable", "log_models", "silent", "strict"):
         if isinstance(value, bool):

@@ -178,7 +178,7 @@ def records(conn: sqlite3.Connection, ids: list[str]) -> list[RunRecord]:
         marks = ", ".join("?" * len(chunk))
         for row in conn.execute(
             "SELECT run_id, name, experiment, status, parent_id, start_time, end_time, artifacts, "
-            f"model FROM runs WHERE run_id IN ({marks})",
+            f"model FROM runs WHERE run_id IN ({marks}) AND name IS NOT NULL",
             chunk,
         ):
             found[row[0]] = RunRecord(

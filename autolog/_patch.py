@@ -16,14 +16,9 @@ An integration writes its recording logic as a generator, in the order things
 happen::
 
     def record_fit(instance, args, kwargs):
-        run = start_fit_run("sklearn", ...)       # before the user's call
-        try:
+        with fit_run("sklearn", ...) as run:      # before the user's call
             result = yield                        # the user's call happens here
-        except BaseException as exc:
-            run.end(status_for(exc))
-            raise
-        run.log_metrics(...)                      # after it
-        run.end()
+            run.log_metrics(...)                  # after it
 
     wrapt.wrap_function_wrapper(module, "Estimator.fit", safe_patch("sklearn", record_fit))
 
@@ -74,6 +69,14 @@ def in_autologged_call() -> bool:
     return getattr(_state, "depth", 0) > 0
 
 
+def is_user_exception(exc: BaseException) -> bool:
+    """True if ``exc`` is the user's own call's exception, being thrown into a recording hook.
+
+    Outside a patched call every exception counts as the user's.
+    """
+    return not in_autologged_call() or getattr(_state, "user_exception", None) is exc
+
+
 @contextlib.contextmanager
 def autologging_suppressed() -> Iterator[None]:
     """Within this block, patched calls on this thread run without recording."""
@@ -97,7 +100,13 @@ def safe_patch(integration: str, hook: Hook) -> Callable[..., Any]:
             except BaseException as user_exc:
                 traceback = user_exc.__traceback__
                 if steps is not None:
-                    _finish(integration, steps, functools.partial(steps.throw, user_exc), user_exc)
+                    _state.user_exception = user_exc
+                    try:
+                        _finish(
+                            integration, steps, functools.partial(steps.throw, user_exc), user_exc
+                        )
+                    finally:
+                        _state.user_exception = None
                 user_exc.__traceback__ = traceback
                 raise
             if steps is not None:

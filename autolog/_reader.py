@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from ._journal import Record, parse_journal
 from ._records import MAX_LINE, RUNNING, MetricPoint, RunRecord, RunReplay, check_records, header_of
 from .errors import RunNotFoundError
-from .sources import artifact_names, is_run_id
 
 if TYPE_CHECKING:
     from .sources import JournalSource, Signature
@@ -118,6 +117,8 @@ class JournalReader:
 
     def replay(self, run_id: str, history: str | bool = False) -> RunReplay:
         """The run rebuilt from its whole journal; RunNotFoundError if it has none."""
+        from .sources import is_run_id
+
         if not is_run_id(run_id) or self.source.signature(run_id) is None:
             raise RunNotFoundError(f"no run {run_id!r} in {self.source.uri}")
         replay = RunReplay(keep_history=history)
@@ -130,6 +131,7 @@ class JournalReader:
     def get_run(self, run_id: str) -> RunRecord:
         """The run as the index holds it, after catching this one run up."""
         from ._index_query import records
+        from .sources import is_run_id
 
         if not is_run_id(run_id):
             raise RunNotFoundError(f"no run {run_id!r} in {self.source.uri}")
@@ -143,6 +145,8 @@ class JournalReader:
 
     def artifact_files(self, run_id: str) -> list[str]:
         """Every artifact file the run's journal names, models' files included."""
+        from .sources import artifact_names
+
         names: dict[str, None] = {}
         for records, _end, _last in self.records(run_id):
             for record in records:

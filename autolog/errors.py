@@ -56,6 +56,10 @@ class ModelIntegrityError(AutologError):
     """A model's files do not match the sha256 recorded in its manifest; it is not loaded."""
 
 
+class UnsafePathError(AutologError, ValueError):
+    """A path from a server, a listing, a journal or a manifest would leave its folder."""
+
+
 class InternalError(AutologError):
     """autolog's own code failed inside a patched call.
 

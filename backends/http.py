@@ -29,13 +29,14 @@ import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from .._containment import contained
 from .._records import FINISHED, STATUSES, MetricPoint, RunRecord, encode_float, visible_tags
 from ..backend import Backend, Batch
-from ..errors import AutologWarning, RunNotFoundError
+from ..errors import AutologWarning, RunNotFoundError, UnsafePathError
 from ..sources import is_run_id
 from ._mlflow_rest import RestClient, ServerRejectedError, ServerUnavailableError
 
@@ -113,7 +114,11 @@ class HttpBackend(Backend):
             self.rest.call("runs/update", {"run_id": run.id, "status": status, **_end_time(end)})
 
     def _upload(self, run: ServerRun, artifacts_dir: Path, path: str) -> None:
-        source = artifacts_dir / path
+        try:  # a crafted journal can name /etc/passwd or ../../.ssh/id_rsa
+            source = contained(artifacts_dir, path, f"artifact of run {run.id}")
+        except UnsafePathError as exc:
+            warnings.warn(f"{exc}; it is not sent to {self.uri}", AutologWarning, stacklevel=2)
+            return
         if not source.is_file():
             warnings.warn(
                 f"artifact {path!r} of run {run.id} is no longer in {artifacts_dir}; "
@@ -131,7 +136,7 @@ class HttpBackend(Backend):
         if found is not None and (not name or found.name == name):
             return found
         experiment_id = self._experiment_id(header.get("experiment") or "Default", create=True)
-        found = found or self._find([experiment_id], run_id)
+        found = found or self._find([experiment_id], run_id)  # type: ignore[list-item]
         if found is None:
             tags = {RUN_ID_TAG: run_id}
             parent_id = header.get("parent_id")
@@ -277,7 +282,8 @@ class HttpBackend(Backend):
         else:
             found = self._experiment_id(experiment, create=False)
             experiment_ids = [found] if found else []
-        records, token = [], None
+        records: list[RunRecord] = []
+        token = None
         for first in range(0, len(experiment_ids), 100):
             while True:
                 body = {"experiment_ids": experiment_ids[first : first + 100], "max_results": 1000}
@@ -296,9 +302,14 @@ class HttpBackend(Backend):
 
     def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
         server_run = self._resolve(run_id)
-        points, token = [], None
+        points: list[MetricPoint] = []
+        token = None
         while True:
-            params = {"run_id": server_run.id, "metric_key": key, "max_results": 25000}
+            params: dict[str, Any] = {
+                "run_id": server_run.id,
+                "metric_key": key,
+                "max_results": 25000,
+            }
             page = self.rest.call("metrics/get-history", **params, page_token=token)
             points.extend(
                 MetricPoint(int(m.get("step", 0)), _double(m["value"]), int(m["timestamp"]))
@@ -311,12 +322,14 @@ class HttpBackend(Backend):
     def download_artifacts(self, run_id: str, path: str, dest: Path) -> Path:
         server_run = self._resolve(run_id)
         path = path.strip("/")
-        target = Path(dest) / Path(path).name
+        what = f"artifact listed by {self.uri}"
+        name = PurePosixPath(path).name
+        target = contained(Path(dest), name, what) if path else Path(dest)
         files = list(self._walk(server_run, path))
         if not files:
             files = [(path, "")]  # a single file, or nothing (then the GET says so)
         for artifact_path, relative in files:
-            local = target / relative if relative else target
+            local = contained(target, relative, what) if relative else target
             local.parent.mkdir(parents=True, exist_ok=True)
             try:
                 response = self.rest.request("GET", self._artifact_url(server_run, artifact_path))

@@ -1,6 +1,6 @@
 """Upload throughput of a 100 MB model to Azurite: autolog's blob backend vs a plain upload.
 
-    python -P bench/bench_azure.py [--repeats 7] [--size-mb 100]
+    python -m bench.bench_azure [--repeats 7] [--size-mb 100]
 
 Starts its own Azurite (``azurite-blob`` on PATH: ``npm install -g azurite``)
 in a temporary folder, over https as ``wasbs://`` is (a throw-away certificate
@@ -122,9 +122,9 @@ def measure_azure_upload(repeats: int = 7, size_mb: int = 100, tls: bool = True)
 
     import autolog
     from autolog._config import resolve
-    from autolog._session import backend_for
     from autolog._shipper import Shipper
     from autolog._store import LocalStore
+    from autolog.backend import backend_for
     from autolog.backends.azure_artifacts import MAX_CONCURRENCY
 
     with tempfile.TemporaryDirectory(prefix="autolog-bench-azure-") as tmp:

@@ -36,12 +36,11 @@ from .._config import Config
 from ..hookspecs import hookimpl
 from ..integration import (
     Integration,
+    fit_run,
     guarded,
     report_failure,
     safe_patch,
     scalars,
-    start_fit_run,
-    status_for,
     steps_option,
     unwrap,
 )
@@ -109,22 +108,15 @@ def _record_fit(log_models: bool, every: int | None):
         params = {name: _argument(given, name) for name in FIT_PARAMS}
         if batch_size is not None:
             params["batch_size"] = batch_size
-        run = start_fit_run("keras", model.name)
-        try:
+        with fit_run("keras", model.name) as run:
             run.log_params(params)
             if user_callbacks is not None:
                 callback = _callback_class(every is not None)(run, given, observed, every)
                 given["callbacks"] = [*user_callbacks, callback]
             _fit_runs[model] = run
             yield call.args[1:], call.kwargs
-        except BaseException as exc:  # the user's (or, before the yield, our own) error
-            run.end(status_for(exc))
-            raise
-        try:
             if log_models:
                 run.log_model(model)
-        finally:
-            run.end()
 
     return record_fit
 
@@ -270,7 +262,7 @@ def _callback_class(per_step: bool) -> type:
         @guarded("keras")
         def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
             self._step += 1
-            if self._step % self._every == 0:
+            if self._step % self._every == 0:  # type: ignore[operator]  # set when on
                 self._run.log_metrics(scalars(logs or {}, STEP_PREFIX), step=self._step)
 
     return AutologStepCallback

@@ -51,11 +51,11 @@ from .._validation import flatten
 from ..hookspecs import hookimpl
 from ..integration import (
     Integration,
+    attach_run,
+    fit_run,
     guarded,
     safe_patch,
     scalars,
-    start_fit_run,
-    status_for,
     steps_option,
     unwrap,
 )
@@ -134,23 +134,17 @@ def _record_fit(integration: str, namespace: str, log_models: bool, every: int |
             return
         model = args[0] if args else kwargs.get("model")
         params = _fit_params(trainer, model, namespace, (*args[1:], *kwargs.values()))
-        run = start_fit_run(integration, type(model).__name__)
-        callback = _callback_class(namespace)(run, every, params)
-        try:
-            run.log_params(params)
-            trainer.callbacks = [*trainer.callbacks, callback]
-            _fit_runs[trainer] = run
-            yield
-        except BaseException as exc:  # the user's (or, before the yield, our own) error
-            run.end(status_for(exc))
-            raise
-        finally:
-            trainer.callbacks = [c for c in trainer.callbacks if c is not callback]
-        try:
+        with fit_run(integration, type(model).__name__) as run:
+            callback = _callback_class(namespace)(run, every, params)
+            try:
+                run.log_params(params)
+                trainer.callbacks = [*trainer.callbacks, callback]
+                _fit_runs[trainer] = run
+                yield
+            finally:
+                trainer.callbacks = [c for c in trainer.callbacks if c is not callback]
             if log_models:
                 _log_model(run, trainer, model)
-        finally:
-            run.end()
 
     return record_fit
 
@@ -275,7 +269,7 @@ def _callback_class(namespace: str) -> type:
     base = importlib.import_module(namespace).Callback
     integration = namespace.partition(".")[0]  # "lightning" or "pytorch_lightning"
 
-    class AutologCallback(base):
+    class AutologCallback(base):  # type: ignore[valid-type,misc]  # Lightning's own Callback
         """Logs one fit's epochs into its run, on global rank zero only.
 
         In the process that called ``fit`` it holds the run itself; pickled into
@@ -294,9 +288,7 @@ def _callback_class(namespace: str) -> type:
         def __reduce__(self) -> tuple:
             target = self._target
             if target is None:
-                from .._session import session
-
-                journal = session.store.journal_path(self._run.id).absolute()  # workers may chdir
+                journal = self._run.journal_path.absolute()  # workers may chdir
                 target = (self._run.id, str(journal))
             return (_rebuild_callback, (namespace, target, self._every, sorted(self._param_names)))
 
@@ -304,9 +296,7 @@ def _callback_class(namespace: str) -> type:
             if not trainer.is_global_zero:
                 return None
             if self._run is None and self._target is not None:
-                from .._session import session
-
-                self._run = session.attach_run(*self._target)
+                self._run = attach_run(*self._target)
                 self._attached = True
             return self._run
 

@@ -34,7 +34,7 @@ from typing import Any
 from .._config import Config
 from ..errors import ConfigurationError
 from ..hookspecs import hookimpl
-from ..integration import Integration, is_metric_value, start_fit_run, status_for
+from ..integration import Integration, fit_run, is_metric_value, start_fit_run
 from ..run import Run
 from ._common import (
     SubclassPatcher,
@@ -93,18 +93,13 @@ class SklearnIntegration(Integration):
         config = self.config
         assert config is not None
         cls = type(estimator)
-        run = start_fit_run(
+        with fit_run(
             "sklearn",
             cls.__name__,
             {"estimator_class": cls.__qualname__, "estimator_module": cls.__module__},
-        )
-        try:
+        ) as run:
             run.log_params(_try(lambda: estimator.get_params(deep=True)) or {})
-            try:
-                yield
-            except BaseException as exc:
-                run.end(status_for(exc))
-                raise
+            yield
             X, y, sample_weight = _fit_data(original, args, kwargs)
             search = _as_search(estimator)
             if search is not None:
@@ -114,8 +109,6 @@ class SklearnIntegration(Integration):
             model = estimator if search is None else getattr(search, "best_estimator_", None)
             if config.log_models and model is not None:
                 log_model_if_picklable(run, model)
-        finally:
-            run.end()
 
 
 @functools.lru_cache(maxsize=1024)

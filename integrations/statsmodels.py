@@ -35,7 +35,7 @@ from typing import Any
 
 from .._config import Config
 from ..hookspecs import hookimpl
-from ..integration import Integration, is_metric_value, start_fit_run, status_for
+from ..integration import Integration, fit_run, is_metric_value
 from ._common import SubclassPatcher, caller_module, log_model_if_picklable, warn_not_picklable
 
 #: Goodness-of-fit attributes of statsmodels results, logged as metrics when present.
@@ -81,26 +81,19 @@ class StatsmodelsIntegration(Integration):
         assert config is not None
         cls = type(model)
         spec = specification(model)
-        run = start_fit_run(
+        with fit_run(
             "statsmodels",
             run_name(cls.__name__, spec),
             {"model_class": cls.__qualname__, "model_module": cls.__module__},
-        )
-        try:
+        ) as run:
             run.log_params({**spec, **_fit_arguments(original, args, kwargs)})
-            try:
-                results = yield
-            except BaseException as exc:
-                run.end(status_for(exc))
-                raise
+            results = yield
             run.log_metrics(fit_statistics(results))
             summary = _summary_text(results)
             if summary:
                 run.log_text(summary, "summary.txt")
             if config.log_models and _is_results(results):
                 log_model_if_picklable(run, results)
-        finally:
-            run.end()
 
 
 def run_name(class_name: str, spec: dict[str, Any]) -> str:
@@ -125,7 +118,7 @@ def specification(model: Any) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     with contextlib.suppress(Exception):
         settings.update(model._get_init_kwds())
-    for name in _constructor_arguments(type(model)):
+    for name in _constructor_arguments(type(model)):  # type: ignore[arg-type]  # classes hash
         for attribute in (name, f"_{name}"):
             if name not in settings:
                 with contextlib.suppress(Exception):  # absent, or a property that raises
@@ -148,7 +141,7 @@ def specification(model: Any) -> dict[str, Any]:
 @functools.lru_cache(maxsize=512)
 def _constructor_arguments(cls: type) -> tuple[str, ...]:
     try:
-        parameters = inspect.signature(cls.__init__).parameters.values()
+        parameters = inspect.signature(cls.__init__).parameters.values()  # type: ignore[misc]
     except (TypeError, ValueError):
         return ()
     return tuple(
@@ -199,8 +192,8 @@ def _plain(value: Any) -> Any:
         items = [_plain(item) for item in value]
         return _SKIP if any(item is _SKIP for item in items) else items
     if isinstance(value, dict):
-        items = {str(key): _plain(item) for key, item in value.items()}
-        return {key: item for key, item in items.items() if item is not _SKIP}
+        entries = {str(key): _plain(item) for key, item in value.items()}
+        return {key: item for key, item in entries.items() if item is not _SKIP}
     if type(value).__module__.startswith("statsmodels.") and not hasattr(value, "shape"):
         return type(value).__name__
     return _SKIP

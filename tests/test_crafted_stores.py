@@ -197,7 +197,9 @@ class TestUi:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            yield TestClient(create_ui_app(open_reader(str(crafted_store))))
+            yield TestClient(
+                create_ui_app(open_reader(str(crafted_store))), base_url="http://127.0.0.1"
+            )
 
     def test_every_page_answers_without_a_500(self, client) -> None:
         """Listing, runs, the crafted run, charts and the linked runs: 200 or 4xx, never 500."""

@@ -122,7 +122,7 @@ class TestPluginSource:
         reader = open_reader(plugin_store.uri, lambda uri: backend_for(uri, resolve({})))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            client = TestClient(create_ui_app(reader))
+            client = TestClient(create_ui_app(reader), base_url="http://127.0.0.1")
         experiments = client.get("/ui-api/experiments").json()["experiments"]
         assert [(e["name"], e["runs"]) for e in experiments] == [("e", 2)]
         runs = client.get("/ui-api/runs", params={"experiment": "e"}).json()

@@ -2,9 +2,12 @@
 
     autolog server [--host 127.0.0.1] [--port 5000] [--store sqlite:///autolog.db]
                    [--artifacts ./autolog-artifacts] [--token TOKEN]
+                   [--allow-origin ORIGIN]... [--allow-host NAME]...
 
 Every option can also come from ``AUTOLOG_SERVER_HOST``, ``_PORT``, ``_STORE``,
-``_ARTIFACTS`` and ``_TOKEN``. The store is SQLite (WAL, fsync on commit) or
+``_ARTIFACTS``, ``_TOKEN``, ``_ALLOW_ORIGIN`` and ``_ALLOW_HOST`` (comma-separated);
+connection bounds from ``_HEADER_TIMEOUT``, ``_KEEP_ALIVE_TIMEOUT`` and
+``_MAX_CONNECTIONS``. The store is SQLite (WAL, fsync on commit) or
 PostgreSQL (``postgresql://user:password@host/db``), which several server
 processes can share. A response means the data is committed, so killing the
 server loses nothing it acknowledged; the schema is migrated at start.
@@ -25,6 +28,9 @@ from .._validation import strip_credentials
 
 __all__ = ["bind", "main", "serve", "server_url", "web_ui"]
 
+SERVER_OPTIONS = ("host", "port", "store", "artifacts", "token")
+GUARD_OPTIONS = ("allow_origin", "allow_host")
+
 
 def main(args: argparse.Namespace) -> int:
     """Entry point of ``autolog server``; returns the exit code."""
@@ -32,7 +38,7 @@ def main(args: argparse.Namespace) -> int:
         from .settings import resolve_settings
 
         settings = resolve_settings(
-            {k: getattr(args, k, None) for k in ("host", "port", "store", "artifacts", "token")}
+            {k: getattr(args, k, None) for k in (*SERVER_OPTIONS, *GUARD_OPTIONS)}
         )
     except ValueError as exc:
         print(f"autolog: error: {exc}", file=sys.stderr)
@@ -74,8 +80,13 @@ def serve(settings: Any) -> int:
         f"  store {db.display_url}, artifacts {artifacts.location}, {auth}",
         flush=True,
     )
+    from .connections import uvicorn_options
+
+    limits = uvicorn_options(
+        settings.header_timeout, settings.keep_alive_timeout, settings.max_connections
+    )
     try:
-        serve_app(app, sock, timeout_graceful_shutdown=10)
+        serve_app(app, sock, timeout_graceful_shutdown=10, **limits)
     finally:
         db.close()
     print("autolog server stopped", flush=True)

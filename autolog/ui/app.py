@@ -13,15 +13,18 @@ while unchanged files still answer 304.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..server.guard import GuardRules, RequestGuard
 from .api import api_routes
 from .readers import Reader
 
@@ -41,7 +44,7 @@ class _Assets(StaticFiles):
     """Static files that browsers revalidate on every load (cheap 304s, never stale)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def send_with_headers(message: dict) -> None:
+        async def send_with_headers(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
                 message["headers"] = [
@@ -68,10 +71,11 @@ def ui_routes(reader: Reader) -> list[BaseRoute]:
     ]
 
 
-def create_ui_app(reader: Reader) -> Starlette:
-    """The app of ``autolog ui``: the UI and ``/health``, read-only."""
+def create_ui_app(reader: Reader, rules: GuardRules | None = None) -> ASGIApp:
+    """The app of ``autolog ui``: the UI and ``/health``, behind the request guard."""
 
     async def health(request: Request) -> Response:
         return PlainTextResponse("OK")
 
-    return Starlette(routes=[Route("/health", health, methods=["GET"]), *ui_routes(reader)])
+    app = Starlette(routes=[Route("/health", health, methods=["GET"]), *ui_routes(reader)])
+    return RequestGuard(app, rules or GuardRules.for_server("127.0.0.1"))
