@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ._config import Config
+from ._mlmodel import write_mlmodel
 from ._store import sha256_file
 from ._version import __version__
 from .errors import AutologError, ModelIntegrityError, ModelNotSavedError
@@ -46,6 +47,8 @@ def save_model(
             f"no plugin can save a model of type {type(model).__qualname__}: it cannot be "
             "pickled and no installed integration knows its type"
         )
+    # Also an MLflow model: MLmodel beside our files, checked by the manifest like them.
+    write_mlmodel(folder, {**manifest, "python_version": platform.python_version()}, name)
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
     manifest = {
         **manifest,

@@ -89,7 +89,9 @@ class TestLoggedModelsAndRegistry:
     def test_sklearn_autolog_models_load_and_register(self, start_server, mlflow, tmp_path):
         """mlflow.sklearn.autolog's model loads by runs:/, models:/m-, name@alias and name/N."""
         server = start_server()
-        result = run_script(SKLEARN_AUTOLOG, tmp_path, python=str(mlflow.python), args=[server.url])
+        result = run_script(
+            SKLEARN_AUTOLOG, tmp_path, python=str(mlflow.python), args=[server.url], timeout=900
+        )
         logged = _last_json(result.stdout)
         api = Api(server.url)
         model = api.ok(api.http.get(f"/api/2.0/mlflow/logged-models/{logged['model_id']}"))
@@ -108,7 +110,9 @@ class TestLoggedModelsAndRegistry:
         if backend == "postgresql":
             store = request.getfixturevalue("postgres").create_database()
         server = start_server(store=store)
-        result = run_script(SKLEARN_AUTOLOG, tmp_path, python=str(mlflow.python), args=[server.url])
+        result = run_script(
+            SKLEARN_AUTOLOG, tmp_path, python=str(mlflow.python), args=[server.url], timeout=900
+        )
         logged = _last_json(result.stdout)
         server.process.send_signal(signal.SIGKILL)
         server.process.wait(10)
@@ -118,6 +122,7 @@ class TestLoggedModelsAndRegistry:
             tmp_path,
             python=str(mlflow.python),
             args=[again.url, logged["model_id"]],
+            timeout=900,
         )
         read = _last_json(result.stdout)
         assert read["alias"] == logged["expected"] and read["logged"] == logged["expected"]
