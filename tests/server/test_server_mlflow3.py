@@ -126,3 +126,111 @@ class TestLoggedModelsAndRegistry:
         )
         read = _last_json(result.stdout)
         assert read["alias"] == logged["expected"] and read["logged"] == logged["expected"]
+
+
+KERAS_AUTOLOG = """
+import json, sys
+import numpy as np, keras, mlflow
+
+mlflow.set_tracking_uri(sys.argv[1])
+mlflow.set_experiment("mlflow3-keras")
+mlflow.keras.autolog()
+rng = np.random.default_rng(0)
+X = rng.normal(size=(64, 4)).astype("float32")
+y = (X @ np.array([1.0, -2.0, 0.5, 3.0], dtype="float32"))[:, None]
+layers = [keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)]
+net = keras.Sequential(layers)
+net.compile(optimizer="adam", loss="mse")
+with mlflow.start_run() as run:
+    net.fit(X, y, epochs=3, verbose=0)
+expected = np.asarray(net.predict(X[:5], verbose=0))
+client = mlflow.MlflowClient()
+assert [m.step for m in client.get_metric_history(run.info.run_id, "loss")] == [0, 1, 2]
+uri = f"runs:/{run.info.run_id}/model"
+flavor = np.asarray(mlflow.keras.load_model(uri).predict(X[:5], verbose=0))
+pyfunc = np.asarray(mlflow.pyfunc.load_model(uri).predict(X[:5]))
+assert np.allclose(flavor, expected, atol=1e-5) and np.allclose(pyfunc, expected, atol=1e-5)
+print(json.dumps({"run_id": run.info.run_id}))
+"""
+
+LIGHTNING_MODULE = """
+import torch
+import lightning as L
+
+class Regressor(L.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(4, 1)
+
+    def forward(self, x):
+        return self.layer(x)
+
+    def training_step(self, batch, _):
+        x, y = batch
+        loss = torch.nn.functional.mse_loss(self(x), y)
+        self.log("train_loss", loss, on_epoch=True, on_step=False)
+        return loss
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.05)
+"""
+
+PYTORCH_AUTOLOG = """
+import json, sys
+import numpy as np, torch, mlflow
+import lightning as L
+from regressor import Regressor
+
+mlflow.set_tracking_uri(sys.argv[1])
+mlflow.set_experiment("mlflow3-pytorch")
+mlflow.pytorch.autolog()
+torch.manual_seed(0)
+X = torch.randn(64, 4)
+y = X @ torch.tensor([[1.0], [-2.0], [0.5], [3.0]])
+loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=16)
+model = Regressor()
+trainer = L.Trainer(max_epochs=3, logger=False, enable_checkpointing=False,
+                    enable_progress_bar=False, enable_model_summary=False)
+with mlflow.start_run() as run:
+    trainer.fit(model, loader)
+model.eval()
+with torch.no_grad():
+    expected = model(X[:5]).numpy()
+uri = f"runs:/{run.info.run_id}/model"
+flavor = mlflow.pytorch.load_model(uri, weights_only=False)
+with torch.no_grad():
+    flavor_out = flavor(X[:5]).numpy()
+pyfunc_out = np.asarray(mlflow.pyfunc.load_model(uri).predict(X[:5].numpy()))
+assert np.allclose(flavor_out, expected, atol=1e-5), (flavor_out, expected)
+assert np.allclose(pyfunc_out, expected, atol=1e-5), (pyfunc_out, expected)
+print(json.dumps({"run_id": run.info.run_id}))
+"""
+
+
+class TestDeepLearningAutolog:
+    def test_keras_autolog_model_loads_with_keras_and_pyfunc(self, start_server, mlflow, tmp_path):
+        """mlflow.keras.autolog (torch backend): per-epoch loss, a model both loaders load."""
+        server = start_server()
+        run_script(
+            KERAS_AUTOLOG,
+            tmp_path,
+            python=str(mlflow.python),
+            env={"KERAS_BACKEND": "torch"},
+            args=[server.url],
+            timeout=900,
+        )
+
+    def test_pytorch_autolog_model_loads_with_pytorch_and_pyfunc(
+        self, start_server, mlflow, tmp_path
+    ):
+        """mlflow.pytorch.autolog of a Lightning fit: the model loads with both loaders."""
+        server = start_server()
+        (tmp_path / "regressor.py").write_text(LIGHTNING_MODULE)
+        run_script(
+            PYTORCH_AUTOLOG,
+            tmp_path,
+            python=str(mlflow.python),
+            env={"PYTHONPATH": str(tmp_path)},
+            args=[server.url],
+            timeout=900,
+        )
