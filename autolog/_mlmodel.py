@@ -145,3 +145,48 @@ def _dump(data: dict[str, Any]) -> str:
     except ImportError:
         return json.dumps(data, indent=2) + "\n"
     return str(yaml.safe_dump(data, default_flow_style=False, sort_keys=False))
+
+
+def load_mlflow_model(folder: Path) -> Any:
+    """Load a model MLflow's client logged (no autolog manifest) with its flavor's files.
+
+    Such a folder has no sha256 manifest, so it is trusted as MLflow itself would
+    trust it: load only models from a server you trust. Supported: the sklearn
+    (pickle/cloudpickle), statsmodels, keras (Keras 3 ``.keras``) and pytorch
+    (whole pickled module) flavors.
+    """
+    from .errors import AutologError
+
+    mlmodel = read_mlmodel(folder)
+    if mlmodel is None:
+        raise AutologError(f"{folder} has neither an autolog manifest nor an MLmodel file")
+    flavors = mlmodel.get("flavors") or {}
+    if "sklearn" in flavors:
+        return _unpickle(folder / flavors["sklearn"].get("pickled_model", "model.pkl"))
+    if "statsmodels" in flavors:
+        from statsmodels.iolib.smpickle import load_pickle
+
+        return load_pickle(str(folder / flavors["statsmodels"].get("data", "model.statsmodels")))
+    if "keras" in flavors:
+        import keras
+
+        path = folder / flavors["keras"].get("data", "data")
+        path = path / "model" if path.is_dir() else path
+        return keras.saving.load_model(f"{path}.keras")
+    if "pytorch" in flavors:
+        import torch
+
+        path = folder / flavors["pytorch"].get("model_data", "data")
+        path = path / "model.pth" if path.is_dir() else path
+        return torch.load(path, map_location="cpu", weights_only=False)
+    raise AutologError(
+        f"the MLflow model in {folder} has flavors {', '.join(flavors) or 'none'}; autolog "
+        "loads sklearn, statsmodels, keras and pytorch models (use mlflow.pyfunc for others)"
+    )
+
+
+def _unpickle(path: Path) -> Any:
+    import pickle
+
+    with open(path, "rb") as f:
+        return pickle.load(f)

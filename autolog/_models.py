@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ._config import Config
-from ._mlmodel import write_mlmodel
+from ._mlmodel import load_mlflow_model, write_mlmodel
 from ._store import sha256_file
 from ._version import __version__
 from .errors import AutologError, ModelIntegrityError, ModelNotSavedError
@@ -72,7 +72,7 @@ def load_model_from(folder: Path) -> Any:
 
     manifest_path = folder / MANIFEST
     if not manifest_path.is_file():
-        raise AutologError(f"{folder} has no {MANIFEST}: it is not a model saved by autolog")
+        return load_mlflow_model(folder)  # MLflow logged it: no manifest to check against
     manifest = json.loads(manifest_path.read_text())
     for relative, expected in manifest.get("files", {}).items():
         path = folder / relative
@@ -91,9 +91,18 @@ def load_model_from(folder: Path) -> Any:
 
 
 def load_run_model(backend: Any, run_id: str) -> Any:
-    """Fetch the model of ``run_id`` from ``backend`` into a temporary folder and load it."""
+    """Fetch the model of ``run_id`` from ``backend`` into a temporary folder and load it.
+
+    ``run_id`` may also be a model URI (``runs:/RUN/model``, ``models:/NAME/3``,
+    ``models:/NAME@ALIAS``, ``models:/m-ID``) for a backend that resolves them.
+    """
+    resolves_uris = hasattr(backend, "download_model")  # the HTTP backend (mlflow_models.py)
     with tempfile.TemporaryDirectory(prefix="autolog-model-") as tmp:
+        if run_id.startswith(("runs:/", "models:/")) and resolves_uris:
+            return load_model_from(backend.download_model(run_id, Path(tmp)))
         run = backend.get_run(run_id)
+        if run.model is None and resolves_uris:  # MLflow's client logged it, as a logged model
+            return load_model_from(backend.download_model(f"runs:/{run_id}/model", Path(tmp)))
         if run.model is None:
             raise AutologError(
                 f"run {run_id} has no model; it was logged with log_models=False or by a "

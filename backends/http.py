@@ -367,6 +367,15 @@ class HttpBackend(Backend):
     def _artifact_url(self, run: ServerRun, path: str) -> str:
         return f"{self.base}{ARTIFACTS}/{quote(self._artifact_root(run) + '/' + path)}"
 
+    def download_model(self, uri: str, dest: Path) -> Path:
+        """The files of a ``runs:/`` or ``models:/`` URI, downloaded into ``dest``."""
+        from ._mlflow_models import download, model_location
+
+        if uri.startswith("runs:/"):  # our run id or the server's
+            run_id, _, path = uri.removeprefix("runs:/").partition("/")
+            uri = f"runs:/{self._resolve(run_id).id}/{path}"
+        return download(self.rest, model_location(self.rest, uri), dest / "model")
+
     def close(self) -> None:
         self.rest.close()
 

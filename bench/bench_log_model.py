@@ -7,7 +7,9 @@ Both servers start on fresh SQLite stores in a temporary folder (MLflow from
 times ``mlflow.sklearn.log_model`` of the same fitted LogisticRegression
 ``--repeats`` times against each server, alternating, each call in its own
 run: create the logged model, upload its files through the artifact proxy,
-link and finalize it. The first call of each is a warm-up and not counted.
+link and finalize it. Requirements are pinned so that the client's own
+requirement inference (a subprocess, seconds long) does not hide the servers.
+The first call of each is a warm-up and not counted.
 Prints medians and spreads (min, max, interquartile range) in milliseconds and
 writes ``bench/results/log_model.json``.
 """
@@ -37,12 +39,14 @@ X, y = load_iris(return_X_y=True)
 model = LogisticRegression(max_iter=300).fit(X, y)
 times = {url: [] for url in urls}
 for index in range(repeats + 1):
-    for url in urls:
+    for url in urls if index % 2 else urls[::-1]:  # alternate who goes first
         mlflow.set_tracking_uri(url)
         mlflow.set_experiment("bench-log-model")
         with mlflow.start_run():
             started = time.perf_counter()
-            mlflow.sklearn.log_model(model, name="model")
+            # Pinned requirements: MLflow's client would otherwise spend seconds inferring
+            # them in a subprocess, the same against either server, hiding the difference.
+            mlflow.sklearn.log_model(model, name="model", pip_requirements=["scikit-learn"])
             elapsed = time.perf_counter() - started
         if index:  # the first round warms up imports and connections
             times[url].append(elapsed * 1000)
