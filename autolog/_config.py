@@ -59,7 +59,7 @@ ENVIRONMENT = {
 _FIELDS = {f.name for f in fields(Config)} - {"options"}
 
 
-def resolve(arguments: Mapping[str, Any], known_options: Mapping[str, Any] = ()) -> Config:
+def resolve(arguments: Mapping[str, Any], known_options: Mapping[str, Any] | None = None) -> Config:
     """Merge the layers into a Config; unknown names raise ConfigurationError.
 
     ``arguments`` holds only what the caller actually passed (None means "not
@@ -67,7 +67,7 @@ def resolve(arguments: Mapping[str, Any], known_options: Mapping[str, Any] = ())
     """
     file_values, file_path = _file_layer()
     merged: dict[str, Any] = {}
-    options: dict[str, Any] = dict(known_options)
+    options: dict[str, Any] = dict(known_options or {})
     for source, values in (
         (f"[tool.autolog] in {file_path}", file_values),
         ("the environment", _environment_layer()),
@@ -120,7 +120,7 @@ def _load_toml(path: Path) -> dict[str, Any]:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+        import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
     try:
         with open(path, "rb") as f:
             return tomllib.load(f)

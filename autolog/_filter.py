@@ -102,9 +102,9 @@ class Comparison:
         if actual is None:
             return False
         if self.op == "IN":
-            return actual in self.value
+            return actual in self.value  # type: ignore[operator]  # IN holds a tuple
         if self.op == "NOT IN":
-            return actual not in self.value
+            return actual not in self.value  # type: ignore[operator]
         if self.op in ("LIKE", "ILIKE"):
             return _like_regex(str(self.value), self.op == "ILIKE").fullmatch(actual) is not None
         return _COMPARE[self.op](actual, self.value)
@@ -184,7 +184,7 @@ class _Parser:
                 unclosed = char in "'\"`" and char not in self.text[pos + 1 :]
                 what = "unterminated quote" if unclosed else "unexpected character"
                 self.fail(f"{what} {self.text[pos]!r} at position {pos}")
-            if match.lastgroup != "ws":
+            if match.lastgroup and match.lastgroup != "ws":
                 tokens.append(_Token(match.lastgroup, match.group(), pos))
             pos = match.end()
         return [*tokens, _Token("end", "", len(self.text))]
@@ -218,6 +218,7 @@ class _Parser:
         if token.kind != "ident":
             self.unexpected(token, _IDENTIFIER_HINT)
         prefix, dot, raw_key = token.text.partition(".")
+        kind: str | None
         if not dot:
             kind, key = "attribute", prefix
         else:
@@ -273,7 +274,7 @@ class _Parser:
             self.advance()
             values.append(self.literal(numeric=False))
         self.punct(")", "',' or ')'")
-        return tuple(values)
+        return tuple(str(value) for value in values)  # literal(numeric=False) gives str
 
     def comparison(self) -> Comparison:
         kind, key = self.identifier()

@@ -217,7 +217,7 @@ def runs_show(args: argparse.Namespace, out: TextIO) -> int:
         width = max((len(key) for key in values), default=0)
         for key in sorted(values):
             value = values[key]
-            text = format_number(value) if title == "metrics" else value
+            text = format_number(value) if title == "metrics" else value  # type: ignore[arg-type]
             lines.append(f"  {key.ljust(width)}  {text}")
     lines.append(f"\nartifacts ({len(run.artifacts)})")
     lines.extend(f"  {path}" for path in run.artifacts)

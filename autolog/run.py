@@ -193,7 +193,7 @@ class Run:
 
         if self.artifacts_dir is None:
             return None
-        saved = save_model(model, self.artifacts_dir, name, self._session.config, manifest)
+        saved = save_model(model, self.artifacts_dir, name, self._session.config, manifest)  # type: ignore[arg-type]  # set once started
         for file in saved["files"]:
             relative = f"{name}/{file}"
             self._journal.append(

@@ -18,6 +18,7 @@ whole when the block list is committed.
 from __future__ import annotations
 
 import base64
+import builtins
 import contextlib
 import hashlib
 import io
@@ -224,10 +225,10 @@ class BlobArtifactStore:
         ):
             is_dir = isinstance(item, BlobPrefix)
             relative = item.name[len(root) :].rstrip("/")
-            entries.append(ArtifactEntry(relative, is_dir, None if is_dir else item.size))
+            entries.append(ArtifactEntry(relative, is_dir, None if is_dir else item.size))  # type: ignore[union-attr]
         return entries
 
-    def walk(self, path: str = "") -> list[ArtifactEntry]:
+    def walk(self, path: str = "") -> builtins.list[ArtifactEntry]:
         """Every file under the folder ``path``, at any depth."""
         root = self._folder_prefix("")
         return [

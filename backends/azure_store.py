@@ -168,7 +168,9 @@ def _quiet_identity_attempts(record: logging.LogRecord) -> bool:
     It would repeat at every retry of the shipper; autolog's own warning says it
     once, with what to do. Attempts made by the user's code are not touched.
     """
-    return not (record.levelno == logging.WARNING and record.threadName.startswith("autolog-"))
+    return not (
+        record.levelno == logging.WARNING and (record.threadName or "").startswith("autolog-")
+    )
 
 
 def _from_connection_string(location: BlobLocation, text: str) -> Credentials:

@@ -140,7 +140,7 @@ class HttpBackend(Backend):
         if found is not None and (not name or found.name == name):
             return found
         experiment_id = self._experiment_id(header.get("experiment") or "Default", create=True)
-        found = found or self._find([experiment_id], run_id)
+        found = found or self._find([experiment_id], run_id)  # type: ignore[list-item]
         if found is None:
             tags = {RUN_ID_TAG: run_id}
             parent_id = header.get("parent_id")
@@ -286,7 +286,8 @@ class HttpBackend(Backend):
         else:
             found = self._experiment_id(experiment, create=False)
             experiment_ids = [found] if found else []
-        records, token = [], None
+        records: list[RunRecord] = []
+        token = None
         for first in range(0, len(experiment_ids), 100):
             while True:
                 body = {"experiment_ids": experiment_ids[first : first + 100], "max_results": 1000}
@@ -305,9 +306,14 @@ class HttpBackend(Backend):
 
     def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
         server_run = self._resolve(run_id)
-        points, token = [], None
+        points: list[MetricPoint] = []
+        token = None
         while True:
-            params = {"run_id": server_run.id, "metric_key": key, "max_results": 25000}
+            params: dict[str, Any] = {
+                "run_id": server_run.id,
+                "metric_key": key,
+                "max_results": 25000,
+            }
             page = self.rest.call("metrics/get-history", **params, page_token=token)
             points.extend(
                 MetricPoint(int(m.get("step", 0)), _double(m["value"]), int(m["timestamp"]))

@@ -1,6 +1,6 @@
 """Upload throughput of a 100 MB model to Azurite: autolog's blob backend vs a plain upload.
 
-    python -P bench/bench_azure.py [--repeats 7] [--size-mb 100]
+    python -m bench.bench_azure [--repeats 7] [--size-mb 100]
 
 Starts its own Azurite (``azurite-blob`` on PATH: ``npm install -g azurite``)
 in a temporary folder, over https as ``wasbs://`` is (a throw-away certificate

@@ -1,6 +1,6 @@
 """What autolog adds to the wall time of small Keras and Lightning fits, per epoch (CPU).
 
-    python bench/bench_deep.py [--repeats 15] [--only keras|lightning]
+    python -m bench.bench_deep [--repeats 15] [--only keras|lightning]
 
 Each repetition times the same fit twice, without autolog and with it, in
 alternating order so that drift (other processes, CPU clocks) hits both arms
@@ -31,8 +31,7 @@ from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for workloads, under -P
-from workloads import KERAS_EPOCHS, LIGHTNING_EPOCHS, keras_fit, lightning_fit
+from bench.workloads import KERAS_EPOCHS, LIGHTNING_EPOCHS, keras_fit, lightning_fit
 
 
 def measure_keras(repeats: int = 15, epochs: int = KERAS_EPOCHS) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Benchmark ``autolog server`` against ``mlflow server``, measured in the same run.
 
-    python -P bench/bench_server.py [--points 200000] [--clients 4] [--batch 1000]
+    python -m bench.bench_server [--points 200000] [--clients 4] [--batch 1000]
 
 For each server, on a fresh SQLite store in a temporary folder:
 
@@ -13,7 +13,7 @@ For each server, on a fresh SQLite store in a temporary folder:
 * resident memory of the server after ingest (its whole process tree).
 
 MLflow runs from ``.venv-mlflow`` (created on first use, see
-tests/server/mlflow_env.py) with its default settings. Results print as a table
+tests/support/mlflow_env.py) with its default settings. Results print as a table
 and are written to ``bench/results/server.json``. Target: autolog at least 5x
 MLflow's ingest throughput, ready in under 1.5 s, under 200 MiB resident.
 """
@@ -25,7 +25,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,14 +34,10 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.network import free_port
+
 REPO = Path(__file__).resolve().parents[1]
 API = "/api/2.0/mlflow/"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_ready(url: str, process: subprocess.Popen, timeout: float = 300.0) -> None:
@@ -112,8 +107,7 @@ def autolog_server(folder: Path) -> Server:
 
 
 def mlflow_server(folder: Path) -> Server:
-    sys.path.insert(0, str(REPO / "tests" / "server"))
-    from mlflow_env import mlflow_env
+    from tests.support.mlflow_env import mlflow_env
 
     port = free_port()
     command = [

@@ -1,6 +1,6 @@
 """scikit-learn figures: time autolog adds to one fit, and to importing sklearn.linear_model.
 
-    python -P bench/bench_sklearn.py [--repeats 30] [--imports 7]
+    python -m bench.bench_sklearn [--repeats 30] [--imports 7]
 
 (a) ``LogisticRegression(max_iter=200).fit`` on 2000x20 data, with default
     autolog settings (params, training metrics and the pickled model into a
@@ -16,14 +16,11 @@ Prints medians with the interquartile range, as a markdown table.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for workloads, under -P
 
 IMPORT_PROBE = """
 import sys, time
@@ -51,9 +48,9 @@ def measure_sklearn(repeats: int = 30) -> dict:
     disabled.
     """
     from sklearn.linear_model import LogisticRegression
-    from workloads import logistic_data
 
     import autolog
+    from bench.workloads import logistic_data
 
     X, y = logistic_data()
 

@@ -1,6 +1,6 @@
 """Benchmark the web UI: a runs page of 5,000 runs, and a chart of a 1,000,000-point metric.
 
-    python -P bench/bench_ui.py [--repeats 7]
+    python -m bench.bench_ui [--repeats 7]
 
 Builds, in a temporary folder:
 

@@ -1,9 +1,9 @@
 """autolog and MLflow side by side, measured in the same run on this machine: ``make bench``.
 
-    python -P bench/run_all.py [--quick] [--rounds N] [--pairs N] [--points N]
+    python -m bench.run_all [--quick] [--rounds N] [--pairs N] [--points N]
 
 MLflow is installed into its own virtual environment, ``.venv-mlflow`` (the one
-the tests use, see tests/server/mlflow_env.py), if it is not there yet, with
+the tests use, see tests/support/mlflow_env.py), if it is not there yet, with
 the same versions of scikit-learn, statsmodels, Keras, torch and Lightning as
 ours. Then, with each tool's default settings (``autolog.autolog()`` recording
 into ``./autolog-runs``; ``mlflow.autolog()`` into MLflow's default
@@ -53,15 +53,13 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from bench import bench_server
+from tests.support.mlflow_env import PACKAGES as MLFLOW_PACKAGES
+from tests.support.mlflow_env import mlflow_env
+
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "bench"
 RESULTS = BENCH / "results"
-sys.path.insert(0, str(BENCH))
-sys.path.insert(0, str(REPO / "tests" / "server"))
-
-import bench_server  # noqa: E402
-from mlflow_env import PACKAGES as MLFLOW_PACKAGES  # noqa: E402
-from mlflow_env import mlflow_env  # noqa: E402
 
 TOOLS = ("autolog", "mlflow")
 #: Installed into MLflow's venv at the versions our venv has, so both train the same code.
@@ -366,7 +364,7 @@ def markdown(results: dict) -> str:
         )
         + ".",
         "",
-        f"`python -P bench/run_all.py{' --quick' if settings['quick'] else ''}`: "
+        f"`python -m bench.run_all{' --quick' if settings['quick'] else ''}`: "
         f"{settings['rounds']} rounds alternating the two tools, {settings['pairs']} "
         f"paired fit(s) with/without per workload and round, {settings['points']:,} points "
         "per server ingest. Default settings of each tool, each recording into its default "

@@ -14,6 +14,7 @@ import contextlib
 import sys
 import warnings
 from collections.abc import Callable, Generator, Iterable
+from types import FrameType
 from typing import Any
 
 from ..errors import AutologWarning, ModelNotSavedError
@@ -73,7 +74,7 @@ class SubclassPatcher:
             if self._own_init_subclass is None:
                 delattr(base, "__init_subclass__")
             else:
-                base.__init_subclass__ = self._own_init_subclass
+                base.__init_subclass__ = self._own_init_subclass  # type: ignore[method-assign]
         for cls, name, original, wrapper in reversed(self._patched):
             if cls.__dict__.get(name) is wrapper:
                 setattr(cls, name, original)
@@ -111,7 +112,7 @@ class SubclassPatcher:
             if own is not None:
                 own.__get__(None, cls)(**kwargs)
             else:
-                super(base, cls).__init_subclass__(**kwargs)
+                super(base, cls).__init_subclass__(**kwargs)  # type: ignore[arg-type]
             if patcher.active:
                 patcher.patch_class(cls)
 
@@ -123,8 +124,9 @@ class SubclassPatcher:
 def _class_tree(base: type) -> list[type]:
     """``base`` and all its subclasses, each once."""
     seen: dict[type, None] = {base: None}
-    pending = [base]
+    pending: list[type] = [base]
     while pending:
+        subclass: type
         for subclass in type.__subclasses__(pending.pop()):
             if subclass not in seen:
                 seen[subclass] = None
@@ -145,7 +147,7 @@ def caller_module() -> str:
     Integrations use it to tell the user's own ``fit()`` from one a framework
     makes on its own behalf (a cross-validation fold, a statistical test).
     """
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         name = frame.f_globals.get("__name__", "")
         if not name.startswith(_OWN_MODULES):

@@ -270,7 +270,7 @@ def _callback_class(per_step: bool) -> type:
         @guarded("keras")
         def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
             self._step += 1
-            if self._step % self._every == 0:
+            if self._step % self._every == 0:  # type: ignore[operator]  # set when on
                 self._run.log_metrics(scalars(logs or {}, STEP_PREFIX), step=self._step)
 
     return AutologStepCallback

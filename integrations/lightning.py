@@ -275,7 +275,7 @@ def _callback_class(namespace: str) -> type:
     base = importlib.import_module(namespace).Callback
     integration = namespace.partition(".")[0]  # "lightning" or "pytorch_lightning"
 
-    class AutologCallback(base):
+    class AutologCallback(base):  # type: ignore[valid-type,misc]  # Lightning's own Callback
         """Logs one fit's epochs into its run, on global rank zero only.
 
         In the process that called ``fit`` it holds the run itself; pickled into
@@ -296,7 +296,7 @@ def _callback_class(namespace: str) -> type:
             if target is None:
                 from .._session import session
 
-                journal = session.store.journal_path(self._run.id).absolute()  # workers may chdir
+                journal = session.store.journal_path(self._run.id).absolute()  # type: ignore[union-attr]  # workers may chdir
                 target = (self._run.id, str(journal))
             return (_rebuild_callback, (namespace, target, self._every, sorted(self._param_names)))
 

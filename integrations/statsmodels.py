@@ -125,7 +125,7 @@ def specification(model: Any) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     with contextlib.suppress(Exception):
         settings.update(model._get_init_kwds())
-    for name in _constructor_arguments(type(model)):
+    for name in _constructor_arguments(type(model)):  # type: ignore[arg-type]  # classes hash
         for attribute in (name, f"_{name}"):
             if name not in settings:
                 with contextlib.suppress(Exception):  # absent, or a property that raises
@@ -148,7 +148,7 @@ def specification(model: Any) -> dict[str, Any]:
 @functools.lru_cache(maxsize=512)
 def _constructor_arguments(cls: type) -> tuple[str, ...]:
     try:
-        parameters = inspect.signature(cls.__init__).parameters.values()
+        parameters = inspect.signature(cls.__init__).parameters.values()  # type: ignore[misc]
     except (TypeError, ValueError):
         return ()
     return tuple(
@@ -199,8 +199,8 @@ def _plain(value: Any) -> Any:
         items = [_plain(item) for item in value]
         return _SKIP if any(item is _SKIP for item in items) else items
     if isinstance(value, dict):
-        items = {str(key): _plain(item) for key, item in value.items()}
-        return {key: item for key, item in items.items() if item is not _SKIP}
+        entries = {str(key): _plain(item) for key, item in value.items()}
+        return {key: item for key, item in entries.items() if item is not _SKIP}
     if type(value).__module__.startswith("statsmodels.") and not hasattr(value, "shape"):
         return type(value).__name__
     return _SKIP

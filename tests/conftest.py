@@ -1,4 +1,10 @@
-"""Shared fixtures: every test runs in its own folder, with autolog's errors raised."""
+"""Shared fixtures: every test runs in its own folder, with autolog's errors raised.
+
+The helpers and fixtures the test folders share live in the ``tests.support``
+package; its fixture modules are loaded here, for the whole suite. Tests that
+start an external service (Azurite, PostgreSQL, a browser, MLflow, server
+processes) are marked ``service`` so that ``make check`` can leave them out.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,29 @@ from autolog._session import session
 
 # Our own failures must raise in tests, in this process and in every subprocess.
 os.environ["AUTOLOG_TESTING"] = "1"
+
+pytest_plugins = ["tests.support.fixtures_server", "tests.support.fixtures_ui"]
+
+#: Fixtures that start an external service or a server process (directly or through others).
+SERVICE_FIXTURES = {
+    "start_server", "shared_server", "api", "postgres", "mlflow", "mlflow_server", "azurite",
+    "browser", "page", "site", "local_ui", "tracking_server", "fixture_store", "wheel",
+}  # fmt: skip
+#: Folders whose every test drives real processes, whatever its fixtures.
+SERVICE_FOLDERS = ("backends", "reliability")  # backends/: the Azure tests, on Azurite
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that need an external service ``service`` (``-m "not service"``)."""
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        folder = item.path.resolve().relative_to(tests).parts[0]
+        if (
+            folder in SERVICE_FOLDERS
+            or SERVICE_FIXTURES & set(item.fixturenames)
+            or _runs_on_postgresql(item)
+        ):
+            item.add_marker(pytest.mark.service)
 
 
 @pytest.fixture(autouse=True)
@@ -52,3 +81,9 @@ def store(tmp_path: Path) -> Path:
     path = tmp_path / "runs"
     autolog.autolog(backend=str(path))
     return path
+
+
+def _runs_on_postgresql(item: pytest.Item) -> bool:
+    """A test parametrized over the databases (its PostgreSQL case asks for the cluster late)."""
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "postgresql" in callspec.params.values()

@@ -163,9 +163,8 @@ class TestEntryPoints:
                 run.set_tag("fine-plugin", "yes")
         """)
         )
-        code = textwrap.dedent(f"""
-            import sys, warnings
-            sys.path.insert(0, {str(site)!r})
+        code = textwrap.dedent("""
+            import warnings
             warnings.simplefilter("always")
             import autolog
             autolog.autolog(backend="runs")
@@ -178,7 +177,7 @@ class TestEntryPoints:
             capture_output=True,
             text=True,
             cwd=tmp_path,
-            env={"AUTOLOG_TESTING": "0", "PATH": "/usr/bin"},
+            env={"AUTOLOG_TESTING": "0", "PATH": "/usr/bin", "PYTHONPATH": str(site)},
         )
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip() == "yes"

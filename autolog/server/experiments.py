@@ -53,7 +53,7 @@ class ExperimentStore:
                 raise ApiError(
                     "RESOURCE_ALREADY_EXISTS", f"experiment {name!r} already exists"
                 ) from None
-            experiment_id = result.inserted_primary_key[0]
+            experiment_id = result.inserted_primary_key[0]  # type: ignore[index]
             if not artifact_location:
                 location = f"{self.artifact_root}/{experiment_id}"
                 conn.execute(

@@ -97,6 +97,7 @@ def _string_condition(db: Database, column: Any, op: str, value: Any) -> Any:
 
 def _metric_condition(key: str, op: str, value: float) -> Any:
     m = latest_metrics.c
+    matches: Any
     if value != value:  # comparing with NaN: only != holds, and for every value
         matches = sa.true() if op == "!=" else sa.false()
     elif op == "!=":

@@ -20,6 +20,7 @@ import bisect
 import math
 import threading
 from array import array
+from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -174,7 +175,9 @@ def _extremes_numpy(xs: Any, values: Any, buckets: int) -> Any:
 
 def _view_python(series: Series, x: str, points: int, start: Any, end: Any) -> dict[str, Any]:
     order = series._sort_order(x)
-    steps, values, times = series.steps, series.values, series.times
+    steps: Sequence[Any] = series.steps
+    values: Sequence[Any] = series.values
+    times: Sequence[Any] = series.times
     if order is not None:
         steps = [steps[i] for i in order]
         values = [values[i] for i in order]

@@ -16,6 +16,7 @@ bookkeeping in tags (``mlflow.parentRunId``, ``autolog.model``), read here.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -221,7 +222,7 @@ class SqlReader:
         return row
 
     def _records(
-        self, conn: sa.Connection, rows: list[Any], with_details: bool = True
+        self, conn: sa.Connection, rows: Sequence[Any], with_details: bool = True
     ) -> list[RunRecord]:
         """RunRecords for rows of :func:`_run_columns`, with tags (and params, metrics)."""
         records = {
@@ -319,7 +320,7 @@ class SqlReader:
         """
         marker = "?" if self.db.is_sqlite else "%s"
         order = "step, timestamp" if after == 0 else "id"
-        cursor = conn.connection.driver_connection.cursor()
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(
                 "SELECT step, CASE WHEN is_nan THEN NULL ELSE value END, timestamp FROM metrics "

@@ -31,8 +31,7 @@ from autolog.backends.azure_artifacts import (
 )
 from autolog.backends.azure_store import find_credentials, parse_blob_uri
 from autolog.errors import AutologWarning, ConfigurationError, RunNotFoundError
-
-from .azurite import (
+from tests.support.azurite import (
     ACCOUNT,
     AZURE_VARIABLES,
     KEY,

@@ -23,8 +23,7 @@ from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
 import autolog
-
-from .azurite import (
+from tests.support.azurite import (
     ACCOUNT,
     AZURE_VARIABLES,
     KEY,
@@ -34,12 +33,9 @@ from .azurite import (
     clean_azure_environment,
     unique_container,
 )
-
-# The server tests' helpers are plain modules in tests/server, a folder that is not a package.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
-from mlflow_env import mlflow_env
-from processes import AutologServer, run_script
-from restapi import Api
+from tests.support.mlflow_env import mlflow_env
+from tests.support.processes import AutologServer, run_script
+from tests.support.restapi import Api
 
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 #: Bigger than one 8 MiB block, so the upload goes up as staged blocks committed at the end.

@@ -3,23 +3,16 @@
 Each scenario adds its counts to the session's :class:`Summary` (before it
 asserts, so a failing scenario shows what it lost). The table is printed at the
 end of the pytest run and written to ``build/reliability-summary.md``.
-What the columns count is defined in ``harness.py``.
+What the columns count is defined in ``tests/support/harness.py``; the healthy
+server that journals are synced to is ``shared_server`` (tests/support/fixtures_server.py).
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-# The real-process helpers of the server tests (AutologServer, PostgresCluster, Api).
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
-
-from processes import AutologServer
-from restapi import Api
 
 REPO = Path(__file__).resolve().parents[2]
 SUMMARY_FILE = REPO / "build" / "reliability-summary.md"
@@ -104,24 +97,3 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     )
     SUMMARY_FILE.parent.mkdir(parents=True, exist_ok=True)
     SUMMARY_FILE.write_text(f"# Reliability summary\n\n{table}\n")
-
-
-@pytest.fixture(scope="module")
-def healthy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AutologServer]:
-    """A real ``autolog server`` on SQLite for the module: the healthy backend to sync to."""
-    folder = tmp_path_factory.mktemp("healthy-server")
-    server = AutologServer(f"sqlite:///{folder / 'server.db'}", folder / "artifacts")
-    try:
-        yield server.start()
-    finally:
-        server.kill()
-
-
-@pytest.fixture(scope="module")
-def healthy_api(healthy_server: AutologServer) -> Iterator[Api]:
-    """A REST client of the module's healthy server."""
-    client = Api(healthy_server.url)
-    try:
-        yield client
-    finally:
-        client.close()

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from harness import (
+
+from tests.support.harness import (
     autolog_cli,
     count,
     env,
@@ -165,7 +166,7 @@ def _result(stdout: str) -> dict | None:
 
 
 @pytest.fixture(scope="module", params=list(SCRIPTS))
-def trained(request, tmp_path_factory, healthy_server) -> dict[str, Outcome]:
+def trained(request, tmp_path_factory, shared_server) -> dict[str, Outcome]:
     """One integration trained four times at once (plain and three broken backends), synced."""
     name = request.param
     folder = tmp_path_factory.mktemp(f"broken-{name}")
@@ -202,7 +203,7 @@ def trained(request, tmp_path_factory, healthy_server) -> dict[str, Outcome]:
                 process.wait()
     for kind in BACKENDS:
         sync = autolog_cli(
-            "sync", "--dir", "runs", "--backend", healthy_server.url, "--quiet",
+            "sync", "--dir", "runs", "--backend", shared_server.url, "--quiet",
             cwd=outcomes[kind].folder,
         )  # fmt: skip
         outcomes[kind].sync_code, outcomes[kind].sync_stderr = sync.returncode, sync.stderr
@@ -227,13 +228,13 @@ class TestBrokenBackend:
             assert "autolog sync" in broken.stderr  # the exit message says how to send the rest
 
     def test_every_record_reaches_a_healthy_server_once_after_sync(
-        self, trained: dict[str, Outcome], kind: str, healthy_api, summary, request
+        self, trained: dict[str, Outcome], kind: str, api, summary, request
     ) -> None:
         """After autolog sync, the healthy server holds each journal point and run exactly once."""
         outcome = trained[kind]
         integration = request.node.callspec.params["trained"]
         runs = read_store(outcome.folder / "runs")
-        server = read_server(healthy_api, runs)
+        server = read_server(api, runs)
         counts = count(store_points(runs.values()), server.points, server.extra_copies)
         summary.add(f"{integration}, backend that {_verb(kind)}", **counts.row())
         assert outcome.sync_code == 0, outcome.sync_stderr
@@ -246,7 +247,7 @@ class TestBrokenBackend:
             assert copy["info"]["status"] == run.status
             params = {p["key"]: p["value"] for p in copy["data"].get("params", [])}
             assert params == run.params
-            assert server_artifacts(healthy_api, copy) == run.artifacts
+            assert server_artifacts(api, copy) == run.artifacts
         if integration == "keras":  # the journal against the framework's own account
             [fit_run] = [run for run in runs.values() if run.header.get("parent_id") is None]
             logged = {(p[1], p[2]): p[4] for p in fit_run.points}

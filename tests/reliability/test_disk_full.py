@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness import count, env, point, read_store, start_python, write_script
 
 import autolog
+from tests.support.harness import count, env, point, read_store, start_python, write_script
 
 pytestmark = pytest.mark.slow
 

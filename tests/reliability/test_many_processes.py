@@ -14,10 +14,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness import count, env, point, read_server, read_store, start_python, write_script
-from postgres import PostgresCluster
-from processes import AutologServer
-from restapi import Api
+
+from tests.support.harness import (
+    count,
+    env,
+    point,
+    read_server,
+    read_store,
+    start_python,
+    write_script,
+)
+from tests.support.postgres import PostgresCluster
+from tests.support.processes import AutologServer
+from tests.support.restapi import Api
 
 pytestmark = pytest.mark.slow
 

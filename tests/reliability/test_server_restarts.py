@@ -20,7 +20,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from harness import (
+
+from autolog._journal import read_journal
+from tests.support.harness import (
     autolog_cli,
     count,
     env,
@@ -30,10 +32,8 @@ from harness import (
     start_python,
     write_script,
 )
-from processes import AutologServer
-from restapi import API, Api
-
-from autolog._journal import read_journal
+from tests.support.processes import AutologServer
+from tests.support.restapi import API, Api
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,9 @@ import warnings
 from pathlib import Path
 
 import pytest
-from harness import (
+
+from autolog._store import LocalStore, sha256_file
+from tests.support.harness import (
     autolog_cli,
     count,
     env,
@@ -29,8 +31,6 @@ from harness import (
     store_points,
     write_script,
 )
-
-from autolog._store import LocalStore, sha256_file
 
 pytestmark = pytest.mark.slow
 
@@ -92,7 +92,7 @@ def confirmed_points(lines: list[str], runs: dict) -> list:
 
 class TestKilledTraining:
     def test_random_sigkills_lose_no_completed_write(
-        self, tmp_path: Path, summary, healthy_server, healthy_api
+        self, tmp_path: Path, summary, shared_server, api
     ) -> None:
         """20 kill -9 at random moments: every confirmed write reads back, none before is lost."""
         rng = random.Random(SEED)
@@ -136,7 +136,7 @@ class TestKilledTraining:
             note=f"{torn} torn last line(s) skipped; seed {SEED}",
         )
         self._check_readable(store)
-        self._check_sync(store, tmp_path, healthy_server, healthy_api, summary)
+        self._check_sync(store, tmp_path, shared_server, api, summary)
 
     def _check_other_writes(self, lines: list[str], runs: dict, store: Path, context: str):
         """Runs, params, tags, artifacts and ends that were confirmed are there; no gaps."""

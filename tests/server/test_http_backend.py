@@ -6,14 +6,14 @@ import subprocess
 import sys
 
 import pytest
-from postgres import free_port
-from restapi import Api
 
 import autolog
 from autolog._shipper import Shipper
 from autolog._store import LocalStore
 from autolog.backends.http import HttpBackend, ServerRejectedError, ServerUnavailableError
 from autolog.errors import RunNotFoundError
+from tests.support.network import free_port
+from tests.support.restapi import Api
 
 
 class TestShipping:

@@ -8,11 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-from postgres import free_port
-from processes import AutologServer, run_autolog_cli, run_script
-from restapi import Api
-
 import autolog
+from tests.support.network import free_port
+from tests.support.processes import AutologServer, run_autolog_cli, run_script
+from tests.support.restapi import Api
 
 STEPS = 20_000
 

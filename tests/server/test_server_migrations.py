@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from processes import AutologServer
-from restapi import Api
 
 from autolog.server import migrations, schema
 from autolog.server.database import Database
+from tests.support.processes import AutologServer
+from tests.support.restapi import Api
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

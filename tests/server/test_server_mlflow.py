@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import math
 
-from processes import run_script
-from restapi import Api
-
 import autolog
+from tests.support.processes import run_script
+from tests.support.restapi import Api
 
 MLFLOW_CLIENT = """
 import json, math, os, sys, tempfile

@@ -7,13 +7,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from processes import run_autolog_cli, run_script
-from restapi import Api
 
 import autolog
 from autolog._shipper import Shipper
 from autolog._store import LocalStore
 from autolog.backends.http import HttpBackend
+from tests.support.processes import run_autolog_cli, run_script
+from tests.support.restapi import Api
 
 TRAINING = """
 import sys

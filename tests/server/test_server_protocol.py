@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from restapi import Api
+
+from tests.support.restapi import Api
 
 
 class TestExperiments:

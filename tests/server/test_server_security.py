@@ -7,7 +7,8 @@ import json
 
 import httpx
 import pytest
-from restapi import Api
+
+from tests.support.restapi import Api
 
 TOKEN = "s3cret-token"
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
@@ -16,7 +17,7 @@ ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory):
     """A server that requires TOKEN and takes artifacts of at most 1000 bytes."""
-    from processes import AutologServer
+    from tests.support.processes import AutologServer
 
     folder = tmp_path_factory.mktemp("guarded")
     server = AutologServer(

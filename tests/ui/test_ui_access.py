@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from ui_browser import NARROW, Site, open_page
+
+from tests.support.ui_browser import NARROW, Site, open_page
 
 # Text colour and the backgrounds it is drawn on, as CSS custom properties of app.css.
 TEXT_ON = [

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from ui_browser import Site
-from ui_fixtures import CHILD_LRS, LONG_POINTS, SPIKE_STEP, SPIKE_VALUE, loss_curve
+
+from tests.support.ui_browser import Site
+from tests.support.ui_runs import CHILD_LRS, LONG_POINTS, SPIKE_STEP, SPIKE_VALUE, loss_curve
 
 
 class TestExperimentsAndRuns:

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import socket
 from pathlib import Path
 
 import httpx
-from ui_browser import DESKTOP, Site, open_page
-from ui_processes import Service, run_autolog, start_server
+
+from tests.support import azurite as helper
+from tests.support.ui_browser import DESKTOP, Site, open_page
+from tests.support.ui_processes import Service, run_autolog, start_server
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def azurite_helper():
-    """The Azure tests' Azurite launcher (tests/backends/azurite.py), loaded by path."""
-    spec = importlib.util.spec_from_file_location(
-        "ui_azurite", REPO / "tests" / "backends" / "azurite.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class TestUiCommand:
@@ -104,7 +95,6 @@ class TestBlobStore:
         self, fixture_store: Path, tmp_path: Path, page, shoot
     ):
         """Runs synced to a blob container (Azurite) show in ``autolog ui wasbs://...``."""
-        helper = azurite_helper()
         azurite = helper.Azurite(tmp_path / "azurite").start()
         env = {**helper.clean_azure_environment(), **azurite.env()}
         uri = azurite.uri(helper.unique_container())

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ui_browser import Site, open_page
-from ui_processes import start_ui
-
 import autolog
+from tests.support.ui_browser import Site, open_page
+from tests.support.ui_processes import start_ui
 
 GROWS = 20_000  # ms: the chart polls every 3 s, the run summary every 4 s
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ui_browser import Site, open_page
-from ui_fixtures import CHILD_LRS, LONG_POINTS, loss_curve
+from tests.support.ui_browser import Site, open_page
+from tests.support.ui_runs import CHILD_LRS, LONG_POINTS, loss_curve
 
 TOP_LEVEL = {"sweep", "baseline", "diverged", "long-run", "interrupted"}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,21 +14,6 @@ from autolog.server.migrations import migrate
 from autolog.server.store import TrackingStore
 from autolog.ui.readers import BadRequest, NotFound
 from autolog.ui.sql_reader import SqlReader
-
-SERVER_TESTS = Path(__file__).resolve().parents[1] / "server"
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[object]:
-    """A throwaway PostgreSQL cluster (tests/server/postgres.py, loaded by path)."""
-    spec = importlib.util.spec_from_file_location("ui_postgres", SERVER_TESTS / "postgres.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    cluster = module.PostgresCluster()
-    try:
-        yield cluster.start()
-    finally:
-        cluster.remove()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

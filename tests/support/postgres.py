@@ -1,47 +1,25 @@
 """A throwaway PostgreSQL cluster for the tests: initdb, pg_ctl on a free port, then gone.
 
-The server binaries come from Debian's ``postgresql`` package
-(``/usr/lib/postgresql/<version>/bin``). PostgreSQL refuses to run as root, so
-when the tests run as root the cluster belongs to the ``postgres`` user and
-every command runs through ``runuser``. Connections are over TCP on 127.0.0.1
-with ``trust`` authentication: nothing but this machine can reach it, and it is
-deleted at the end.
+The server binaries are the system's or pip's, as :mod:`tests.support.tools`
+finds them. PostgreSQL refuses to run as root, so when the tests run as root
+the cluster belongs to the ``postgres`` user (``nobody`` where there is none,
+as with PostgreSQL from PyPI) and every command runs through ``runuser``.
+Connections are over TCP on 127.0.0.1 with ``trust`` authentication: nothing
+but this machine can reach it, and it is deleted at the end.
 """
 
 from __future__ import annotations
 
-import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
 
-
-def postgres_bin() -> Path:
-    """The newest installed PostgreSQL's bin folder; fails with the package to install."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version)
-    if not found:
-        raise RuntimeError(
-            "PostgreSQL is not installed: apt-get install -y postgresql (the tests start their own)"
-        )
-    return Path(found[-1]).parent
-
-
-def _version(path: str) -> float:
-    try:
-        return float(Path(path).parts[-3])
-    except ValueError:
-        return 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.network import free_port
+from tests.support.tools import postgres_bin
 
 
 class PostgresCluster:
@@ -52,17 +30,18 @@ class PostgresCluster:
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="autolog-pg-"))
         self.data = self.root / "data"
-        self.user = "postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+        self.owner = _unprivileged_owner() if os.geteuid() == 0 else None
 
     def _run(self, *command: str) -> subprocess.CompletedProcess:
-        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        prefix = ["runuser", "-u", self.owner, "--"] if self.owner else []
         return subprocess.run(
             [*prefix, *command], check=True, capture_output=True, text=True, timeout=120
         )
 
     def start(self) -> PostgresCluster:
-        if os.geteuid() == 0:
-            shutil.chown(self.root, "postgres", "postgres")
+        if self.owner:
+            shutil.chown(self.root, self.owner)
+            self.bin = self._runnable_by_owner(self.bin)
         self._run(
             str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
             "--no-sync", "-E", "UTF8",
@@ -76,6 +55,16 @@ class PostgresCluster:
             "-l", str(self.root / "server.log"), "-w", "-t", "60", "start",
         )  # fmt: skip
         return self
+
+    def _runnable_by_owner(self, bin: Path) -> Path:
+        """``bin``, or a copy of its installation in the cluster's folder if the owner cannot
+        reach it (PostgreSQL pip-installed into a virtual environment under /root)."""
+        probe = ["runuser", "-u", str(self.owner), "--", "test", "-x", str(bin / "initdb")]
+        if subprocess.run(probe, capture_output=True).returncode == 0:
+            return bin
+        copy = self.root / "pginstall"
+        shutil.copytree(bin.parent, copy, symlinks=True)
+        return copy / bin.name
 
     def stop(self, mode: str = "fast") -> None:
         if (self.data / "postmaster.pid").exists():
@@ -109,3 +98,12 @@ class PostgresCluster:
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+
+def _unprivileged_owner() -> str:
+    """The account a root test run starts PostgreSQL as: ``postgres`` if it exists, else nobody."""
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        return "nobody"
+    return "postgres"

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 READY_TIMEOUT = 30.0
-FIXTURE_SCRIPT = Path(__file__).with_name("ui_fixtures.py")
+FIXTURE_SCRIPT = Path(__file__).with_name("ui_runs.py")
 
 
 class Service:

@@ -1,6 +1,6 @@
 """Fixture runs for the UI tests, logged with autolog's real API into a local store.
 
-    python -P tests/ui/ui_fixtures.py STORE_DIR
+    python -P tests/support/ui_runs.py STORE_DIR
 
 Run in a fresh interpreter by the tests (so the test process's own autolog
 session is untouched); the server tests then ship the same runs to an

@@ -27,9 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from restapi import Api
-
 from autolog._journal import read_journal
+from tests.support.restapi import Api
 
 Point = tuple[str, str, int, int, Any]
 RUN_ID_TAG = "autolog.run_id"

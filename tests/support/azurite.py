@@ -1,21 +1,22 @@
 """A real Azurite blob service for the tests: started on a free port, stopped at the end.
 
-Azurite is the Azure Storage emulator (``npm install -g azurite``). Tests find
-``azurite-blob`` on PATH and fail, not skip, when it is missing: the Azure
+Azurite is the Azure Storage emulator, found or installed by
+:mod:`tests.support.tools`. Tests fail, not skip, when it is missing: the Azure
 backend is only tested against a real service.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
+
+from tests.support.network import free_port
+from tests.support.tools import azurite_command
 
 #: Azurite's well-known development account and key (public, in Azurite's documentation).
 ACCOUNT = "devstoreaccount1"
@@ -35,13 +36,6 @@ AZURE_VARIABLES = (
 )
 #: Limits DefaultAzureCredential to the environment, so no test probes a cloud metadata address.
 NO_IDENTITY_PROBES = {"AZURE_TOKEN_CREDENTIALS": "environmentcredential"}
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def unique_container() -> str:
@@ -81,16 +75,11 @@ class Azurite:
         return f"wasbs://{container}@{ACCOUNT}.blob.core.windows.net/{prefix}"
 
     def start(self, timeout: float = 30) -> Azurite:
-        binary = shutil.which("azurite-blob")
-        if binary is None:
-            raise RuntimeError(
-                "azurite-blob is not on PATH; the Azure tests need it: npm install -g azurite"
-            )
         self.location.mkdir(parents=True, exist_ok=True)
         log = open(self.location.parent / f"azurite-{self.port}.log", "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
             [
-                binary,
+                *azurite_command(),
                 "--blobHost",
                 "127.0.0.1",
                 "--blobPort",

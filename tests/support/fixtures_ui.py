@@ -2,26 +2,32 @@
 
 The same fixture runs are shown by ``autolog ui`` over the local store they
 were logged to, and by ``autolog server`` after ``autolog sync`` shipped them
-over HTTP; page tests run against both (``site``). Chromium is Debian's
-``chromium`` package driven by Playwright (never a downloaded browser); when it
-is missing the tests fail, they do not skip. Screenshots of every page land in
-``build/ui-screenshots/``.
+over HTTP; page tests run against both (``site``). Chromium is the one
+:mod:`tests.support.tools` finds or installs, driven by Playwright; when it is
+missing the tests fail, they do not skip. Screenshots of every page land in
+``build/ui-screenshots/``. Loaded through ``pytest_plugins`` in tests/conftest.py.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from ui_browser import DESKTOP, Site
-from ui_processes import Service, make_fixture_store, run_autolog, start_server, start_ui
+
+from tests.support.tools import ToolMissing, chromium
+from tests.support.ui_browser import DESKTOP, Site
+from tests.support.ui_processes import (
+    Service,
+    make_fixture_store,
+    run_autolog,
+    start_server,
+    start_ui,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "build" / "ui-screenshots"
-CHROMIUM = Path(os.environ.get("AUTOLOG_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -36,7 +42,7 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def fixture_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A local store holding the fixture runs (see ui_fixtures.py)."""
+    """A local store holding the fixture runs (see ui_runs.py)."""
     return make_fixture_store(tmp_path_factory.mktemp("ui-store"))
 
 
@@ -88,18 +94,17 @@ def server_site(tracking_server: Service) -> Site:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    """Headless Chromium from Debian, through Playwright; a fresh empty profile per launch."""
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: the UI tests need Debian's chromium "
-            "(apt-get install -y chromium), or AUTOLOG_CHROMIUM=/path/to/chromium"
-        )
+    """Headless Chromium through Playwright; a fresh empty profile per launch."""
+    try:
+        executable = chromium()
+    except ToolMissing as missing:
+        pytest.fail(str(missing))
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.fail("the UI tests need Playwright for Python: pip install -e '.[dev]'")
+        pytest.fail("the UI tests need Playwright for Python: make setup (the dev group)")
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
         try:
             yield launched
         finally:

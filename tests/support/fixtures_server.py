@@ -1,7 +1,8 @@
-"""Fixtures for the server tests: real servers, a real PostgreSQL, real MLflow.
+"""Fixtures of real servers, shared by every test folder: autolog server, PostgreSQL, MLflow.
 
+Loaded for the whole suite through ``pytest_plugins`` in tests/conftest.py.
 Every process is stopped in a ``finally``. Components that are missing make
-the tests fail, not skip: CI installs all of them (see docs/server.md).
+the tests fail, not skip: ``make test`` installs them (tests/support/tools.py).
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from mlflow_env import MlflowEnv, mlflow_env
-from postgres import PostgresCluster
-from processes import AutologServer, MlflowServer
-from restapi import Api
+
+from tests.support.mlflow_env import MlflowEnv, mlflow_env
+from tests.support.postgres import PostgresCluster
+from tests.support.processes import AutologServer, MlflowServer
+from tests.support.restapi import Api
 
 
 @pytest.fixture
@@ -39,7 +41,10 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., AutologServer]]:
 
 @pytest.fixture(scope="module")
 def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AutologServer]:
-    """One ``autolog server`` on SQLite shared by a test module (tests use their own names)."""
+    """One ``autolog server`` on SQLite shared by a test module (tests use their own names).
+
+    The reliability suite uses it as the healthy backend that journals are synced to.
+    """
     folder = tmp_path_factory.mktemp("shared-server")
     server = AutologServer(f"sqlite:///{folder / 'server.db'}", folder / "artifacts")
     try:

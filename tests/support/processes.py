@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 import httpx
-from postgres import free_port
+
+from tests.support.network import free_port
 
 READY_TIMEOUT = 20.0
 
