@@ -1,6 +1,6 @@
 """MLflow's client logging a model: ``autolog server`` against ``mlflow server``, same run.
 
-    python -P bench/bench_log_model.py [--repeats 15]
+    python -m bench.bench_log_model [--repeats 15]
 
 Both servers start on fresh SQLite stores in a temporary folder (MLflow from
 ``.venv-mlflow``). One MLflow client process (MLflow 3.17, its venv) then
@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for bench_server, under -P
-from bench_server import REPO, autolog_server, mlflow_server
+from bench.bench_server import REPO, autolog_server, mlflow_server
+from tests.support.mlflow_env import mlflow_env
 
 CLIENT = """
 import json, sys, time, warnings
@@ -69,9 +68,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
-    sys.path.insert(0, str(REPO / "tests" / "server"))
-    from mlflow_env import mlflow_env
-
     python = str(mlflow_env().python)
     with tempfile.TemporaryDirectory(prefix="autolog-bench-") as tmp:
         servers = []

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from processes import run_script
+
+from tests.support.processes import run_script
 
 MODULE = """
 import torch

@@ -11,8 +11,9 @@ import json
 import signal
 
 import pytest
-from processes import run_script
-from restapi import Api
+
+from tests.support.processes import run_script
+from tests.support.restapi import Api
 
 SKLEARN_AUTOLOG = """
 import json, sys

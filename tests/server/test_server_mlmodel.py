@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from processes import run_script
+
+from tests.support.processes import run_script
 
 TRAIN_WITH_AUTOLOG = """
 import json, sys

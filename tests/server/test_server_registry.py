@@ -11,8 +11,9 @@ import json
 import uuid
 
 import httpx
-from processes import run_script
-from restapi import Api
+
+from tests.support.processes import run_script
+from tests.support.restapi import Api
 
 API = "/api/2.0/mlflow/"
 

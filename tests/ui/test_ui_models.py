@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 
 import httpx
-from ui_browser import Site, open_page
+
+from tests.support.ui_browser import Site, open_page
 
 API = "/api/2.0/mlflow/"
 
