@@ -132,7 +132,7 @@ def read_mlmodel(folder: Path) -> dict[str, Any] | None:
         return None
     text = path.read_text()
     try:
-        import yaml
+        import yaml  # type: ignore[import-untyped]
     except ImportError:  # our own MLmodel files are JSON, which is YAML too
         return dict(json.loads(text))
     loaded = yaml.safe_load(text)
@@ -141,7 +141,7 @@ def read_mlmodel(folder: Path) -> dict[str, Any] | None:
 
 def _dump(data: dict[str, Any]) -> str:
     try:
-        import yaml
+        import yaml  # type: ignore[import-untyped]
     except ImportError:
         return json.dumps(data, indent=2) + "\n"
     return str(yaml.safe_dump(data, default_flow_style=False, sort_keys=False))
