@@ -177,6 +177,8 @@ def load_mlflow_model(folder: Path) -> Any:
         import torch
 
         path = folder / flavors["pytorch"].get("model_data", "data")
+        if (path / "model.pt2").is_file():  # MLflow 3's torch.export format
+            return torch.export.load(path / "model.pt2").module()
         path = path / "model.pth" if path.is_dir() else path
         return torch.load(path, map_location="cpu", weights_only=False)
     raise AutologError(

@@ -53,7 +53,8 @@ expected = np.asarray(net.predict(X[:3], verbose=0)).ravel().tolist()
 out["keras"] = {"run": run.info.run_id, "expected": expected}
 with mlflow.start_run() as run:
     module = Net()
-    mlflow.pytorch.log_model(module, name="model")
+    # MLflow 3.17 defaults to pt2 for a plain nn.Module; pickle keeps it a module.
+    mlflow.pytorch.log_model(module, name="model", serialization_format="pickle")
 with torch.no_grad():
     expected = module(torch.tensor(X[:3])).numpy().ravel().tolist()
 out["pytorch"] = {"run": run.info.run_id, "expected": expected}
