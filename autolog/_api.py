@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import integration as _integrations
+from . import _integrations
 from ._config import resolve
 from ._records import MetricPoint, RunRecord
 from ._session import session
@@ -190,5 +190,7 @@ def get_metric_history(run_id: str, key: str, backend: str | None = None) -> lis
 def load_model(run_id: str, backend: str | None = None) -> Any:
     """Load the model of ``run_id``, after checking its files against their sha256."""
     from ._models import load_run_model
+    from ._patch import autologging_suppressed
 
-    return load_run_model(session.reader(backend), run_id)
+    with autologging_suppressed():  # a load hook's own calls are not the user's fits
+        return load_run_model(session.reader(backend), run_id)

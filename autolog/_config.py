@@ -32,6 +32,8 @@ class Config:
     silent: bool = False
     exit_timeout: float = 10.0
     strict: bool = False
+    redact_keys: tuple[str, ...] = ()
+    keep_keys: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -55,6 +57,8 @@ ENVIRONMENT = {
     "silent": "AUTOLOG_SILENT",
     "exit_timeout": "AUTOLOG_EXIT_TIMEOUT",
     "strict": "AUTOLOG_STRICT",
+    "redact_keys": "AUTOLOG_REDACT_KEYS",
+    "keep_keys": "AUTOLOG_KEEP_KEYS",
 }
 _FIELDS = {f.name for f in fields(Config)} - {"options"}
 
@@ -133,7 +137,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def _convert(name: str, value: Any, source: str) -> Any:
-    if name in ("backend", "integrations"):
+    if name in ("backend", "integrations", "redact_keys", "keep_keys"):
         return _as_tuple(name, value, source)
     if name in ("disable", "log_models", "silent", "strict"):
         if isinstance(value, bool):

@@ -30,6 +30,10 @@ from .errors import AutologWarning
 
 JOURNAL_NAME = "journal.jsonl"
 FSYNC_INTERVAL = 1.0
+#: Ended journals whose last fsync waits for the background thread; beyond
+#: this many the ending thread fsyncs its own (back-pressure, not a growing queue).
+MAX_PENDING_SYNCS = 256
+_OUT_OF_DESCRIPTORS = (errno.EMFILE, errno.ENFILE)
 
 Record = list[Any]
 
@@ -63,11 +67,16 @@ class Journal:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._lock = threading.Lock()
         self._key_json: dict[str, str] = {}
         self._needs_newline = False
         self._failed: OSError | None = None
+        self._fd = _open_for_append(path)
+        if self._fd < 0:
+            # Out of descriptors: this journal opens its file for each write
+            # instead, and holds none the user's code could need.
+            self.size = self.synced_size = _size(path)
+            return
         self.size = os.fstat(self._fd).st_size
         self.synced_size = self.size
         _fsyncer.watch(self)
@@ -107,7 +116,7 @@ class Journal:
 
     def _write_reopened(self, line: bytes) -> None:
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
                 os.write(fd, line)
             finally:
@@ -133,7 +142,9 @@ class Journal:
         """fsync the file if it grew; called from the background fsync thread.
 
         Not under the append lock: the training thread must never wait for the
-        disk. The descriptor stays valid because only this thread closes it.
+        disk. If the run ends meanwhile and its descriptor is closed (and its
+        number reused), the fsync at worst flushes another file: harmless, and
+        the ended journal's own last fsync is queued by path.
         """
         fd, size = self._fd, self.size
         if size == self.synced_size or fd < 0:
@@ -145,17 +156,19 @@ class Journal:
         self.synced_size = size
 
     def close(self) -> None:
-        """Stop appending through this descriptor; the fsync thread syncs and closes it.
+        """Close the file now; its last fsync is left to the background thread.
 
-        The bytes are already with the operating system; only the wait for the
-        disk is handed over, so ending a run costs the training thread nothing.
-        A later append reopens the file for that one write.
+        The bytes are already with the operating system, and the descriptor is
+        released at once, so an ended run holds no open file whatever the
+        number of runs a process makes. Only the wait for the disk is handed
+        over (by path, on a bounded queue), so ending a run costs the training
+        thread nothing. A later append reopens the file for that one write.
         """
         with self._lock:
             if self._fd < 0:
                 return
             fd, self._fd = self._fd, -1
-        _fsyncer.close_later(self, fd)
+        _fsyncer.closed(self, fd)
 
 
 class NullJournal:
@@ -174,11 +187,16 @@ class NullJournal:
 
 
 class _Fsyncer:
-    """One daemon thread that fsyncs journals which grew, once a second."""
+    """One daemon thread that fsyncs journals which grew, once a second.
+
+    Open journals are fsynced through their own descriptor. An ended journal
+    has already closed its descriptor; its path waits in a bounded queue and
+    gets one last fsync through a descriptor opened for a moment.
+    """
 
     def __init__(self) -> None:
         self._journals: set[Journal] = set()
-        self._closing: list[int] = []
+        self._ended: dict[Path, None] = {}  # paths of ended journals not yet fsynced
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -191,10 +209,18 @@ class _Fsyncer:
                 )
                 self._thread.start()
 
-    def close_later(self, journal: Journal, fd: int) -> None:
+    def closed(self, journal: Journal, fd: int) -> None:
+        """``journal`` ended: close ``fd`` now and queue its last fsync (or do it here if full)."""
         with self._lock:
             self._journals.discard(journal)
-            self._closing.append(fd)
+            queued = journal.size == journal.synced_size or len(self._ended) < MAX_PENDING_SYNCS
+            if queued and journal.size != journal.synced_size:
+                self._ended[journal.path] = None
+        if not queued:
+            with contextlib.suppress(OSError):
+                os.fsync(fd)
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
     def _loop(self) -> None:
         while True:
@@ -202,22 +228,65 @@ class _Fsyncer:
             self.sync_all()
 
     def sync_all(self) -> None:
-        """fsync every journal that grew, and fsync and close the ended ones."""
+        """fsync every journal that grew, and the ended ones once more."""
         with self._lock:
-            journals, closing, self._closing = list(self._journals), self._closing, []
+            journals, ended, self._ended = list(self._journals), list(self._ended), {}
         for journal in journals:
             journal.sync()
-        for fd in closing:
-            with contextlib.suppress(OSError):
-                os.fsync(fd)
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        for path in ended:
+            _fsync_path(path)
 
     def reset_after_fork(self) -> None:
         self._journals = set()
-        self._closing = []
+        self._ended = {}
         self._lock = threading.Lock()
         self._thread = None
+
+
+def _fsync_path(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    with contextlib.suppress(OSError):
+        os.fsync(fd)
+    os.close(fd)
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+_warned_descriptors = False
+
+
+def _open_for_append(path: Path) -> int:
+    """A descriptor appending to ``path``; -1 (after one warning) when the process has none left.
+
+    Creating the file must not fail for lack of descriptors, so the file is
+    created with a descriptor opened and closed at once. Our own descriptors
+    are all closed at run end, so a process at its limit got there through
+    its own open files: autolog then holds none for longer than one write.
+    """
+    global _warned_descriptors
+    try:
+        return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as exc:
+        if exc.errno not in _OUT_OF_DESCRIPTORS:
+            raise
+    if not _warned_descriptors:
+        _warned_descriptors = True
+        warnings.warn(
+            "autolog: the process has no file descriptors left (its limit is reached); "
+            "autolog keeps none open from now on and opens each journal for one write at a "
+            "time. Raise the limit (ulimit -n) or close files your code no longer needs.",
+            AutologWarning,
+            stacklevel=4,
+        )
+    return -1
 
 
 _fsyncer = _Fsyncer()

@@ -2,9 +2,11 @@
 
 Each integration owns its model *flavor* through the ``autolog_save_model`` /
 ``autolog_load_model`` hooks. The core writes a manifest beside the files
-(``model/manifest.json``: flavor, framework version, and every file's sha256)
-and verifies those checksums before any plugin loads the files, so a model
-that was altered in storage is refused instead of unpickled.
+(``model/manifest.json``: flavor, framework version, and every file's sha256),
+the journal records the manifest's own sha256, and loading verifies both
+before any plugin reads a file, from the listed files only, so a model that
+was altered in storage is refused instead of unpickled. Secrets that params
+redact are kept out of the saved file (:mod:`autolog._model_secrets`).
 
 This module is also the built-in plugin for the ``pickle`` flavor, the last
 resort for any picklable object that no integration claims.
@@ -16,15 +18,16 @@ import json
 import pickle
 import platform
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ._config import Config
+from ._containment import contained
 from ._mlmodel import load_mlflow_model, write_mlmodel
+from ._model_secrets import secrets_hidden
 from ._store import sha256_file
 from ._version import __version__
-from .errors import AutologError, ModelIntegrityError, ModelNotSavedError
+from .errors import AutologError, ModelIntegrityError, ModelNotSavedError, UnsafePathError
 from .hookspecs import hookimpl
 
 MANIFEST = "manifest.json"
@@ -36,11 +39,12 @@ def save_model(
     """Save ``model`` under ``artifacts_dir/name`` and return its manifest (with sizes)."""
     from .plugins import call_each
 
-    folder = artifacts_dir / name
+    folder = contained(artifacts_dir, name, "model name")
     folder.mkdir(parents=True, exist_ok=True)
-    manifest = call_each(
-        "autolog_save_model", first_result=True, model=model, path=folder, config=config
-    )
+    with secrets_hidden(model):
+        manifest = call_each(
+            "autolog_save_model", first_result=True, model=model, path=folder, config=config
+        )
     if manifest is None:
         shutil.rmtree(folder, ignore_errors=True)
         raise ModelNotSavedError(
@@ -62,54 +66,102 @@ def save_model(
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
     sizes = {p.relative_to(folder).as_posix(): p.stat().st_size for p in files}
     sizes[MANIFEST] = (folder / MANIFEST).stat().st_size
-    manifest["files"] = {**manifest["files"], MANIFEST: sha256_file(folder / MANIFEST)}
-    return {**manifest, "sizes": sizes}
+    manifest_sha256 = sha256_file(folder / MANIFEST)
+    manifest["files"] = {**manifest["files"], MANIFEST: manifest_sha256}
+    # The journal's model record (and the server's autolog.model tag, even when the file
+    # list does not fit in it) keeps the manifest's own sha256: load_model checks it first.
+    return {**manifest, "manifest_sha256": manifest_sha256, "sizes": sizes}
 
 
-def load_model_from(folder: Path) -> Any:
-    """Verify the files in ``folder`` against its manifest, then load with the flavor's plugin."""
+def load_model_from(folder: Path, manifest_sha256: str | None) -> Any:
+    """Verify ``folder`` against its manifest and the manifest against ``manifest_sha256``,
+    then load it with the flavor's plugin, from the files the manifest lists and no other.
+
+    Every check happens before a byte is unpickled: a swapped manifest, a file that
+    does not match, a listed name that leaves the folder, all raise
+    :class:`ModelIntegrityError`. Files the manifest does not list are removed
+    from ``folder`` (a private download) so that no plugin can open them.
+    """
     from .plugins import call_each
 
     manifest_path = folder / MANIFEST
     if not manifest_path.is_file():
-        return load_mlflow_model(folder)  # MLflow logged it: no manifest to check against
+        if manifest_sha256 is None and (folder / "MLmodel").is_file():
+            # MLflow's client logged it (no run record, no manifest): loaded as MLflow would.
+            return load_mlflow_model(folder)
+        raise AutologError(f"{folder} has no {MANIFEST}: it is not a model saved by autolog")
+    if manifest_sha256 is None:
+        raise ModelIntegrityError(
+            f"the run's model record has no sha256 for {MANIFEST}, so the model in {folder} "
+            "cannot be verified and is not loaded"
+        )
+    if sha256_file(manifest_path) != manifest_sha256:
+        raise ModelIntegrityError(
+            f"{MANIFEST} in {folder} does not match the sha256 the run recorded when the model "
+            "was saved; it was replaced or damaged and the model is not loaded"
+        )
     manifest = json.loads(manifest_path.read_text())
-    for relative, expected in manifest.get("files", {}).items():
-        path = folder / relative
+    listed = manifest.get("files", {})
+    if not isinstance(listed, dict):
+        raise ModelIntegrityError(f"{MANIFEST} in {folder} has no valid file list")
+    wanted = {MANIFEST}
+    for relative, expected in listed.items():
+        try:
+            path = contained(folder, relative, f"file in the model manifest of {folder}")
+        except UnsafePathError as exc:
+            raise ModelIntegrityError(str(exc)) from None
         if not path.is_file() or sha256_file(path) != expected:
             raise ModelIntegrityError(
                 f"model file {relative!r} does not match the sha256 in its manifest; "
                 "it was changed or damaged after saving and is not loaded"
             )
+        wanted.add(path.relative_to(folder).as_posix())
+    _remove_unlisted(folder, wanted)
     model = call_each("autolog_load_model", first_result=True, path=folder, manifest=manifest)
     if model is None:
         raise AutologError(
-            f"no installed plugin loads models of flavor {manifest.get('flavor')!r}; "
-            "install the integration that saved it"
+            f"no installed plugin loads models of flavor {manifest.get('flavor')!r} from the "
+            "files its manifest lists (a warning above says why, if one tried); install the "
+            "integration that saved it"
         )
     return model
+
+
+def _remove_unlisted(folder: Path, wanted: set[str]) -> None:
+    for path in sorted(folder.rglob("*"), reverse=True):
+        relative = path.relative_to(folder).as_posix()
+        if path.is_symlink() or (path.is_file() and relative not in wanted):
+            path.unlink()
 
 
 def load_run_model(backend: Any, run_id: str) -> Any:
     """Fetch the model of ``run_id`` from ``backend`` into a temporary folder and load it.
 
+    The manifest's sha256 comes from the run's model record (the journal, or the
+    server's ``autolog.model`` tag), which was written when the model was saved.
     ``run_id`` may also be a model URI (``runs:/RUN/model``, ``models:/NAME/3``,
-    ``models:/NAME@ALIAS``, ``models:/m-ID``) for a backend that resolves them.
+    ``models:/NAME@ALIAS``, ``models:/m-ID``) for a backend that resolves them; a
+    model MLflow's client logged there has no manifest and loads as MLflow loads it.
     """
+    import tempfile  # lazily: it imports random and hashlib, slow for autolog()'s start
+
     resolves_uris = hasattr(backend, "download_model")  # the HTTP backend (mlflow_models.py)
     with tempfile.TemporaryDirectory(prefix="autolog-model-") as tmp:
         if run_id.startswith(("runs:/", "models:/")) and resolves_uris:
-            return load_model_from(backend.download_model(run_id, Path(tmp)))
+            return load_model_from(backend.download_model(run_id, Path(tmp)), None)
         run = backend.get_run(run_id)
         if run.model is None and resolves_uris:  # MLflow's client logged it, as a logged model
-            return load_model_from(backend.download_model(f"runs:/{run_id}/model", Path(tmp)))
+            folder = backend.download_model(f"runs:/{run_id}/model", Path(tmp))
+            return load_model_from(folder, None)
         if run.model is None:
             raise AutologError(
                 f"run {run_id} has no model; it was logged with log_models=False or by a "
                 "framework autolog does not save models for"
             )
-        folder = backend.download_artifacts(run_id, run.model.get("path", "model"), Path(tmp))
-        return load_model_from(folder)
+        record = run.model
+        expected = record.get("manifest_sha256") or (record.get("files") or {}).get(MANIFEST)
+        folder = backend.download_artifacts(run_id, str(record.get("path", "model")), Path(tmp))
+        return load_model_from(folder, expected)
 
 
 @hookimpl(trylast=True)

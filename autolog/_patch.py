@@ -10,20 +10,26 @@ Its promises, whatever our code does:
   and the user's call still runs; with ``AUTOLOG_TESTING=1`` it raises
   :class:`~autolog.errors.InternalError` instead, so the test suite sees it;
 * a patched call made while another one is in progress on the same thread (a
-  fit calling a fit) goes straight to the original: nested fits log once.
+  fit calling a fit) goes straight to the original: nested fits log once. So
+  does one made on a worker thread of a pool (joblib, ``concurrent.futures``,
+  ``multiprocessing.pool``) while a patched call is in progress on another
+  thread: the trees an ``IsolationForest(n_jobs=4)`` fits on joblib's threads
+  are its own work, not runs;
+* our code leaves no trace the user's code could observe: it never draws from
+  the global random generators (Python's, NumPy's, torch's CPU one: their
+  states are restored around it), and no warning is ever raised into the
+  user's code whatever the warning filters say (``simplefilter("error")``,
+  ``-W error``, pytest's ``filterwarnings = error``): other libraries'
+  warnings inside our code are silenced, and ours are shown, under the user's
+  filters, once our code is done (see :func:`warn`).
 
 An integration writes its recording logic as a generator, in the order things
 happen::
 
     def record_fit(instance, args, kwargs):
-        run = start_fit_run("sklearn", ...)       # before the user's call
-        try:
+        with fit_run("sklearn", ...) as run:      # before the user's call
             result = yield                        # the user's call happens here
-        except BaseException as exc:
-            run.end(status_for(exc))
-            raise
-        run.log_metrics(...)                      # after it
-        run.end()
+            run.log_metrics(...)                  # after it
 
     wrapt.wrap_function_wrapper(module, "Estimator.fit", safe_patch("sklearn", record_fit))
 
@@ -35,6 +41,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import random
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Generator, Iterator
@@ -46,6 +54,10 @@ Hook = Callable[[Any, tuple, dict], Generator[Any, Any, None]]
 
 _state = threading.local()
 _warned: set[str] = set()
+#: Threads with a patched call in progress, for telling a pool worker of one apart.
+_busy_threads: set[int] = set()
+#: Modules whose frames at the bottom of a thread's stack make it a pool worker.
+POOL_MODULES = ("joblib.", "concurrent.futures.", "multiprocessing.pool", "loky.")
 
 
 def testing() -> bool:
@@ -60,13 +72,83 @@ def report_failure(where: str, exc: BaseException) -> None:
     if where in _warned:
         return
     _warned.add(where)
-    warnings.warn(
+    warn(
         f"autolog: {where} failed and was skipped ({type(exc).__name__}: {exc}); "
         "your training is not affected. Please report this with the traceback from "
         "AUTOLOG_TESTING=1.",
-        AutologWarning,
         stacklevel=3,
     )
+
+
+def warn(message: str, category: type[Warning] = AutologWarning, stacklevel: int = 2) -> None:
+    """Emit one of autolog's warnings, under the user's filters but never as an exception.
+
+    A filter that turns warnings into errors would otherwise raise it inside
+    the user's ``fit``: replacing their own exception, or stopping a fit that
+    was fine. Such a warning is shown (printed, or captured by pytest) instead.
+    """
+    frame = sys._getframe(min(stacklevel, _depth_of_stack()))
+    _emit(message, category, frame.f_code.co_filename, frame.f_lineno)
+
+
+def _depth_of_stack() -> int:
+    depth, frame = 0, sys._getframe(1)
+    while frame.f_back is not None:
+        depth, frame = depth + 1, frame.f_back
+    return depth
+
+
+def _emit(message: Warning | str, category: type[Warning], filename: str, lineno: int) -> None:
+    try:
+        warnings.warn_explicit(message, category, filename, lineno)
+    except Warning:
+        with contextlib.suppress(Exception):
+            warnings.showwarning(message, category, filename, lineno)  # type: ignore[arg-type]
+    except Exception:
+        pass
+
+
+@contextlib.contextmanager
+def own_code() -> Iterator[None]:
+    """Around autolog's own work inside a user's call: no warnings raised, no RNG drawn.
+
+    Warnings other libraries emit while we compute metrics or save a model are
+    silenced; autolog's own are collected and re-emitted with :func:`_emit`
+    once we are done. The global random generators are restored afterwards,
+    so a ``predict`` that draws (``DummyClassifier(strategy="stratified")``)
+    leaves the user's next random number as it would have been.
+    """
+    saved = _random_states()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("ignore")
+            warnings.simplefilter("always", AutologWarning)
+            yield
+    finally:
+        for restore, state in saved:
+            with contextlib.suppress(Exception):
+                restore(state)
+    for caught_warning in caught:
+        _emit(
+            caught_warning.message,
+            caught_warning.category,
+            caught_warning.filename,
+            caught_warning.lineno,
+        )
+
+
+def _random_states() -> list[tuple[Callable[[Any], Any], Any]]:
+    """Setter and state of each global random generator in use (none is imported for this)."""
+    states: list[tuple[Callable[[Any], Any], Any]] = [(random.setstate, random.getstate())]
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        states.append((numpy.random.set_state, numpy.random.get_state()))
+    torch = sys.modules.get("torch")
+    get_torch_state = getattr(torch, "get_rng_state", None)
+    if get_torch_state is not None:
+        with contextlib.suppress(Exception):
+            states.append((torch.set_rng_state, get_torch_state()))  # type: ignore[union-attr]
+    return states
 
 
 def in_autologged_call() -> bool:
@@ -74,34 +156,81 @@ def in_autologged_call() -> bool:
     return getattr(_state, "depth", 0) > 0
 
 
+def is_user_exception(exc: BaseException) -> bool:
+    """True if ``exc`` is the user's own call's exception, being thrown into a recording hook.
+
+    Outside a patched call every exception counts as the user's.
+    """
+    return not in_autologged_call() or getattr(_state, "user_exception", None) is exc
+
+
 @contextlib.contextmanager
 def autologging_suppressed() -> Iterator[None]:
     """Within this block, patched calls on this thread run without recording."""
-    _state.depth = getattr(_state, "depth", 0) + 1
+    depth = getattr(_state, "depth", 0)
+    _state.depth = depth + 1
+    if depth == 0:
+        _busy_threads.add(threading.get_ident())
     try:
         yield
     finally:
         _state.depth -= 1
+        if depth == 0:
+            _busy_threads.discard(threading.get_ident())
 
 
-def safe_patch(integration: str, hook: Hook) -> Callable[..., Any]:
-    """Wrap ``hook`` into a wrapt wrapper ``(wrapped, instance, args, kwargs)``; see module doc."""
+def on_worker_of_autologged_call() -> bool:
+    """True on a pool's worker thread while a patched call is in progress on another thread.
+
+    The pool is then the patched call's own parallel loop (joblib's threads
+    fitting an ensemble's estimators), and its fits are part of that call.
+    """
+    if not _busy_threads or threading.current_thread() is threading.main_thread():
+        return False
+    frame = sys._getframe(1)
+    while frame.f_back is not None:
+        frame = frame.f_back
+        if frame.f_globals.get("__name__", "").startswith(POOL_MODULES):
+            return True
+    return False
+
+
+def safe_patch(integration: str, hook: Hook, *, record_nested: bool = False) -> Callable[..., Any]:
+    """Wrap ``hook`` into a wrapt wrapper ``(wrapped, instance, args, kwargs)``; see module doc.
+
+    With ``record_nested`` a call made inside another patched call is recorded
+    too (as a child run): for Keras, whose fits never call fit themselves, so a
+    fit inside another fit is the user's own (a callback training a model).
+    """
 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
-        if in_autologged_call():
-            return wrapped(*args, **kwargs)
+        if (in_autologged_call() and not record_nested) or on_worker_of_autologged_call():
+            with autologging_suppressed():
+                return wrapped(*args, **kwargs)
         with autologging_suppressed():
-            steps, call_args, call_kwargs = _start(integration, hook, instance, args, kwargs)
+            with own_code():
+                steps, call_args, call_kwargs = _start(integration, hook, instance, args, kwargs)
             try:
                 result = wrapped(*call_args, **call_kwargs)
             except BaseException as user_exc:
                 traceback = user_exc.__traceback__
                 if steps is not None:
-                    _finish(integration, steps, functools.partial(steps.throw, user_exc), user_exc)
+                    _state.user_exception = user_exc
+                    try:
+                        with own_code():
+                            _finish(
+                                integration,
+                                steps,
+                                functools.partial(steps.throw, user_exc),
+                                user_exc,
+                            )
+                    finally:
+                        _state.user_exception = None
                 user_exc.__traceback__ = traceback
                 raise
             if steps is not None:
-                _finish(integration, steps, functools.partial(steps.send, result), None)
+                with own_code():
+                    _finish(integration, steps, functools.partial(steps.send, result), None)
             return result
 
     wrapper.__autolog_integration__ = integration  # type: ignore[attr-defined]
@@ -163,11 +292,12 @@ def guarded(integration: str) -> Callable[[Callable[..., Any]], Callable[..., An
     def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(method)
         def safe(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return method(*args, **kwargs)
-            except Exception as exc:
-                report_failure(integration, exc)
-                return None
+            with own_code():
+                try:
+                    return method(*args, **kwargs)
+                except Exception as exc:
+                    report_failure(integration, exc)
+                    return None
 
         return safe
 

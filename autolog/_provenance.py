@@ -15,17 +15,23 @@ import re
 import sys
 from pathlib import Path
 
-from ._validation import REDACTED, is_secret_key, strip_credentials
+from ._redaction import REDACTED, Redactor, active
 from .hookspecs import hookimpl
 
-_SECRET_FLAG = re.compile(r"^--?(?P<name>[A-Za-z0-9_.-]+)(?P<eq>=)?")
+_LONG_FLAG = re.compile(r"^--?(?P<name>[A-Za-z0-9_.-]+)(?P<eq>=)?")
+_OVERRIDE = re.compile(r"^[+~]{0,2}(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)=")
+_NEXT_FLAG = re.compile(r"^--?[A-Za-z]")  # another option, not the secret flag's value
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
 @hookimpl
 def autolog_run_started(run) -> None:
-    from .integration import active_versions
+    from ._integrations import active_versions
 
     tags = dict(_static_tags())
+    # Not cached with the rest: it follows the redact_keys/keep_keys in force.
+    if sys.argv[1:]:
+        tags["autolog.source.args"] = " ".join(redact_argv(sys.argv[1:]))
     tags.update({f"autolog.version.{name}": version for name, version in active_versions().items()})
     run.set_tags(tags)
 
@@ -37,7 +43,6 @@ def _static_tags() -> dict[str, str]:
 
     tags = {
         "autolog.source.script": _script(),
-        "autolog.source.args": " ".join(redact_argv(sys.argv[1:])),
         "autolog.python.version": platform.python_version(),
         "autolog.host": socket.gethostname(),
         "autolog.user": _user(),
@@ -46,27 +51,47 @@ def _static_tags() -> dict[str, str]:
     return {k: v for k, v in tags.items() if v}
 
 
-def redact_argv(argv: list[str]) -> list[str]:
-    """Replace the values of secret-looking options (``--token X``, ``--password=X``)."""
+def redact_argv(argv: list[str], redactor: Redactor | None = None) -> list[str]:
+    """The command line with credentials hidden and every other value kept.
+
+    ``--token X``, ``--password=X``, ``db.password=X`` (Hydra overrides, with
+    ``+``/``++``) hide X when the option's name is secret by the key rule of
+    :mod:`autolog._redaction` (``--max-tokens 2048`` stays). Every argument is
+    also scanned for secret shapes (``postgresql://u:***@h``, ``hf_***``).
+    ``-p`` hides its value unless it is a number: it means ``--password`` for
+    MySQL-style tools, but a port, a process count or a patience in most
+    training scripts, and those are numbers, which hiding would lose.
+    """
+    redactor = redactor or active()
     redacted: list[str] = []
-    hide_next = False
+    hide_next = keep_number = False
     for arg in argv:
-        if hide_next:
-            redacted.append(REDACTED)
+        if hide_next and not _NEXT_FLAG.match(arg):
+            redacted.append(arg if keep_number and _NUMBER.match(arg) else REDACTED)
             hide_next = False
             continue
-        flag = _SECRET_FLAG.match(arg)
-        if flag and is_secret_key(flag["name"]):
+        hide_next = keep_number = False
+        if arg.startswith("-p") and not arg.startswith("--"):
+            value = arg[2:].lstrip("=")
+            if not value:
+                hide_next = keep_number = True
+                redacted.append(arg)
+            else:
+                redacted.append(arg if _NUMBER.match(value) else "-p" + REDACTED)
+            continue
+        flag = _LONG_FLAG.match(arg)
+        if flag and redactor.is_secret_key(flag["name"]):
             if flag["eq"]:
                 redacted.append(arg[: flag.end()] + REDACTED)
             else:
                 redacted.append(arg)
                 hide_next = True
             continue
-        if "=" in arg and not arg.startswith("-") and is_secret_key(arg.split("=", 1)[0]):
-            redacted.append(arg.split("=", 1)[0] + "=" + REDACTED)
+        override = _OVERRIDE.match(arg)
+        if override and redactor.is_secret_key(override["name"]):
+            redacted.append(override[0] + REDACTED)
             continue
-        redacted.append(strip_credentials(arg))
+        redacted.append(redactor.scrub(arg))
     return redacted
 
 

@@ -18,17 +18,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import _redaction
 from ._config import Config, resolve
-from ._journal import Journal, NullJournal
+from ._journal import JOURNAL_NAME, Journal, NullJournal
+from ._patch import report_failure
 from ._records import FINISHED
 from ._store import LocalStore
-from .backend import Backend
+from .backend import Backend, backend_for
+from .errors import AutologWarning, ConfigurationError
+from .run import Run, status_for
 
 if TYPE_CHECKING:
     from ._shipper import Shipper
-from ._patch import report_failure
-from .errors import AutologWarning, ConfigurationError
-from .run import Run, now_ms
 
 
 class Session:
@@ -40,7 +41,7 @@ class Session:
         self.store: LocalStore | None = None
         self.readers: list[Backend] = []
         self.shippers: list[Shipper] = []  # one per remote backend
-        self.stack: list[Run] = []
+        self._stacks: dict[int, list[Run]] = {}  # thread id -> its active runs
         self.journals: dict[str, Journal] = {}
         self._named_readers: dict[str, Backend] = {}
         self._exit_registered = False
@@ -55,6 +56,7 @@ class Session:
             self._stop_shippers(timeout=0)
             self._close_readers()
             self.config = config
+            _redaction.configure(config.redact_keys, config.keep_keys)
             if config.disable:
                 self.store, self.readers, self.shippers = None, [], []
                 return
@@ -96,9 +98,25 @@ class Session:
         return self.readers[0]
 
     # -- runs --------------------------------------------------------------
+    #
+    # Each thread has its own stack of active runs. A fit on a worker thread
+    # (a joblib thread, a data-loading thread) therefore never becomes the
+    # child of whatever run another thread has open, and nesting on one thread
+    # (a fit inside ``with start_run():``) works as it always did.
+
+    def _stack(self) -> list[Run]:
+        """This thread's stack of active runs, innermost last."""
+        return self._stacks.setdefault(threading.get_ident(), [])
+
+    def open_runs(self) -> list[Run]:
+        """Every run still open, on every thread, innermost of each thread last."""
+        with self._lock:
+            return [run for stack in list(self._stacks.values()) for run in stack]
 
     def active_run(self) -> Run | None:
-        return self.stack[-1] if self.stack else None
+        """The innermost run open on this thread, or None."""
+        stack = self._stacks.get(threading.get_ident())
+        return stack[-1] if stack else None
 
     def start_run(
         self,
@@ -106,7 +124,7 @@ class Session:
         experiment: str | None = None,
         tags: Mapping[str, Any] | None = None,
     ) -> Run:
-        """Create a run, a child of the active run if there is one, and make it active."""
+        """Create a run, a child of this thread's active run if there is one, and make it active."""
         config = self.ensure_configured()
         parent = self.active_run()
         run_id = uuid.uuid4().hex
@@ -118,45 +136,30 @@ class Session:
             )
         if name is not None and not isinstance(name, str):
             raise ConfigurationError(f"run name must be a string, got {name!r}")
-        name = name or f"run-{run_id[:8]}"
-        start_time = now_ms()
+        # Names are shown everywhere: no user:pw@ or token in them.
+        name = _redaction.active().scrub(name or f"run-{run_id[:8]}")
+        experiment = _redaction.active().scrub(experiment)
+        journal: Journal | NullJournal
         if self.store is None:
-            journal: Any = NullJournal()
-            artifacts = None
+            journal, artifacts = NullJournal(), None
         else:
             run_dir = self.store.create_run_dir(run_id)
-            journal = Journal(run_dir / "journal.jsonl")
-            artifacts = run_dir / "artifacts"
-        run = Run(
-            self,
+            journal, artifacts = Journal(run_dir / JOURNAL_NAME), run_dir / "artifacts"
+        run = Run.start(
             journal,
             run_id=run_id,
             name=name,
             experiment=experiment,
             parent_id=parent.id if parent else None,
-            start_time=start_time,
             artifacts_dir=artifacts,
-        )
-        journal.append(
-            [
-                "run",
-                {
-                    "id": run_id,
-                    "name": name,
-                    "experiment": experiment,
-                    "parent_id": run.parent_id,
-                    "start_time": start_time,
-                },
-            ]
+            config=config,
+            owner=self,
+            tags=tags,
         )
         with self._lock:
-            self.stack.append(run)
+            self._stack().append(run)
             if isinstance(journal, Journal):
                 self.journals[run_id] = journal
-        if parent is not None:
-            run.set_tags({"parent_run_id": parent.id})
-        if tags:
-            run.set_tags(tags)
         if self.store is not None:
             from .plugins import call_each
 
@@ -174,43 +177,46 @@ class Session:
         owner is blocked in ``fit`` meanwhile, so the journal still has one
         writer at a time.
         """
-        from ._journal import read_journal
+        return Run.attach(run_id, Path(journal_path), self.config)
 
-        path = Path(journal_path)
-        records = read_journal(path, warn=False).records
-        header = records[0][1] if records and records[0][0] == "run" else {}
-        return Run(
-            self,
-            Journal(path),
-            run_id=run_id,
-            name=header.get("name", ""),
-            experiment=header.get("experiment", ""),
-            parent_id=header.get("parent_id"),
-            start_time=header.get("start_time", 0),
-            artifacts_dir=path.parent / "artifacts",
-        )
-
-    def end_run(self, run: Run, status: str = FINISHED) -> None:
-        """End ``run`` (and any runs still open above it on the stack)."""
+    def run_ending(self, run: Run, status: str) -> None:
+        """End the runs still open inside ``run`` on its thread, then call the plugins' hook."""
         with self._lock:
-            if run in self.stack:
-                while self.stack and self.stack[-1] is not run:
-                    self.stack[-1].end(status)
-                self.stack.remove(run)
+            stack = next((s for s in self._stacks.values() if run in s), None)
+        if stack is not None:
+            while stack and stack[-1] is not run:
+                stack[-1].end(status)
+            with self._lock:
+                if run in stack:
+                    stack.remove(run)
+                if not stack:
+                    self._stacks = {k: s for k, s in self._stacks.items() if s}
         if self.store is not None:
             from .plugins import call_each
 
             call_each("autolog_run_ended", run=run, status=status)
-        run.status = status
-        run.end_time = now_ms()
-        run._journal.append(["end", {"status": status, "end_time": run.end_time}])
-        run._journal.close()
+
+    def run_ended(self, run: Run) -> None:
+        """The end record is written: the shippers can send it (without any, forget the run)."""
+        if not self.shippers:
+            with self._lock:
+                self.journals.pop(run.id, None)
         for shipper in self.shippers:
             shipper.wake()
 
     def pending_journals(self) -> dict[str, Journal]:
-        """This process's journals, for the shippers to compare with what they acknowledged."""
+        """This process's journals the shippers may still have to send, by run id.
+
+        An ended run is forgotten once every shipper has acknowledged its whole
+        journal, so the bookkeeping does not grow with the number of runs ended.
+        """
         with self._lock:
+            open_ids = {run.id for run in self.open_runs()}
+            for run_id, journal in list(self.journals.items()):
+                if run_id not in open_ids and all(
+                    s.acked(run_id) >= _file_size(journal.path) for s in self.shippers
+                ):
+                    del self.journals[run_id]
             return dict(self.journals)
 
     # -- flushing and exit -------------------------------------------------
@@ -228,11 +234,9 @@ class Session:
     def close(self) -> None:
         """At exit: end open runs (FAILED/KILLED after an uncaught exception), then flush."""
         from ._journal import sync_all_journals
-        from .run import status_for
 
         exc = getattr(sys, "last_value", None)
-        while self.stack:
-            self.stack[-1].end(status_for(exc) if exc is not None else FINISHED)
+        self._end_open_runs(status_for(exc) if exc is not None else FINISHED)
         sync_all_journals()
         if not self.shippers or self.config is None:
             return
@@ -243,6 +247,11 @@ class Session:
                 if message:
                     print(message, file=sys.stderr)
         self._stop_shippers(timeout=0)
+
+    def _end_open_runs(self, status: str) -> None:
+        """End every open run, innermost first, on whichever thread opened it."""
+        for run in reversed(self.open_runs()):
+            run.end(status)
 
     def _close_readers(self) -> None:
         for reader in [*self.readers, *self._named_readers.values()]:
@@ -258,8 +267,7 @@ class Session:
 
     def reset(self) -> None:
         """End open runs, stop shippers and forget the configuration (used between tests)."""
-        while self.stack:
-            self.stack[-1].end(FINISHED)
+        self._end_open_runs(FINISHED)
         self._stop_shippers(timeout=1)
         self._close_readers()
         self.config, self.store, self.shippers = None, None, []
@@ -269,24 +277,18 @@ class Session:
         """In a forked child: no shipper threads survived; keep config, forget the parent's runs."""
         self._lock = threading.RLock()
         self.journals = {}
+        # Only the forking thread lives on in the child, and its runs are the parent's.
+        self._stacks = {}
         from ._shipper import Shipper
 
         self.shippers = [Shipper(s.backend, s.store, self.pending_journals) for s in self.shippers]
 
 
-def backend_for(uri: str, config: Config) -> Backend:
-    """The backend a plugin provides for ``uri``; a clear error when none does."""
-    from .plugins import call_each
-
-    backend = call_each("autolog_backend", first_result=True, uri=uri, config=config)
-    if backend is None:
-        scheme = uri.split("://", 1)[0] if "://" in uri else uri
-        raise ConfigurationError(
-            f"no backend handles {uri!r} (scheme {scheme!r}); use a folder path or file: URI, "
-            "http(s)://host:port for a tracking server, wasbs:// or azure:// for Azure blob "
-            "storage (pip install 'autolog-tracking[azure]'), or install the plugin for it"
-        )
-    return backend
+def _file_size(path: Path) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def _testing() -> bool:

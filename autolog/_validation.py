@@ -1,8 +1,9 @@
 """Turn whatever the user or a framework hands us into clean journal values.
 
 Everything passes through here before it reaches the journal, so that a typo
-gives a clear error naming the value, a secret never lands on disk, and the
-journal only ever holds plain strings and floats.
+gives a clear error naming the value, a secret never lands on disk (the rules
+are in :mod:`autolog._redaction`), and the journal only ever holds plain
+strings and floats.
 """
 
 from __future__ import annotations
@@ -13,27 +14,13 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+# REDACTED and strip_credentials are imported from here by the modules that predate _redaction.
+from ._redaction import REDACTED, active, strip_credentials  # noqa: F401
 from .errors import AutologWarning, InvalidInputError
 
 MAX_KEY_LENGTH = 250
 MAX_PARAM_LENGTH = 6000
 MAX_TAG_LENGTH = 8000
-REDACTED = "***"
-
-_SECRET_KEY = re.compile(
-    r"passw(or)?d|passwd|token|secret|api[_-]?key|access[_-]?key|account[_-]?key"
-    r"|private[_-]?key|credential|connection[_-]?string|(^|[^a-z])sas([^a-z]|$)",
-    re.IGNORECASE,
-)
-# `user[:password]@` after a scheme; not in Azure's wasbs://container@account URIs,
-# where the part before @ is a container name, not a credential.
-_URL_CREDENTIALS = re.compile(
-    r"(?P<scheme>(?<![A-Za-z0-9+.-])(?!(?:wasbs?|abfss?)://)[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s@]+@"
-)
-_SECRET_QUERY = re.compile(
-    r"(?P<name>(?<![A-Za-z0-9_])(?:sig|password|token|secret|key|access_token|api_key)=)[^&\s]+",
-    re.IGNORECASE,
-)
 
 _checked_keys: set[str] = set()
 
@@ -143,11 +130,14 @@ def text_value(value: Any) -> str:
 
 
 def clean_texts(values: Mapping[str, Any], what: str, limit: int) -> dict[str, str]:
-    """Validate keys, stringify, redact and truncate a dict of params or tags."""
+    """Validate keys, stringify, redact (see :mod:`autolog._redaction`) and truncate."""
     cleaned: dict[str, str] = {}
+    redactor = active()
     for key, value in flatten(values).items():
         check_key(key, what)
-        text = redact(key, text_value(value))
+        if isinstance(value, (list, tuple)):  # lists of dicts: [{"password": ...}]
+            value = redactor.redact_structure(value)
+        text = redactor.redact(key, text_value(value))
         if len(text) > limit:
             warnings.warn(
                 f"{what} {key!r} is {len(text)} characters long; it was truncated to {limit}",
@@ -157,26 +147,6 @@ def clean_texts(values: Mapping[str, Any], what: str, limit: int) -> dict[str, s
             text = text[:limit]
         cleaned[key] = text
     return cleaned
-
-
-def is_secret_key(key: str) -> bool:
-    """True if a param or tag named ``key`` probably holds a credential."""
-    return bool(_SECRET_KEY.search(key))
-
-
-def redact(key: str, text: str) -> str:
-    """Hide the value of a secret-looking key, and credentials inside any URL."""
-    if is_secret_key(key):
-        return REDACTED
-    return strip_credentials(text)
-
-
-def strip_credentials(text: str) -> str:
-    """Remove ``user:password@`` from URLs and secret query values such as SAS ``sig=``."""
-    if "://" not in text and "=" not in text:
-        return text
-    text = _URL_CREDENTIALS.sub(r"\g<scheme>", text)
-    return _SECRET_QUERY.sub(rf"\g<name>{REDACTED}", text) if "=" in text else text
 
 
 def _plain(value: Any) -> Any:

@@ -16,9 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._records import MetricPoint, RunRecord
+from .errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from ._config import Config
 
 
 @dataclass
@@ -84,3 +88,20 @@ class Backend:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.uri}>"
+
+
+def backend_for(uri: str, config: Config) -> Backend:
+    """The backend a plugin provides for ``uri``; a clear error when none does."""
+    from .plugins import call_each
+
+    backend: Backend | None = call_each(
+        "autolog_backend", first_result=True, uri=uri, config=config
+    )
+    if backend is None:
+        scheme = uri.split("://", 1)[0] if "://" in uri else uri
+        raise ConfigurationError(
+            f"no backend handles {uri!r} (scheme {scheme!r}); use a folder path or file: URI, "
+            "http(s)://host:port for a tracking server, wasbs:// or azure:// for Azure blob "
+            "storage (pip install 'autolog-tracking[azure]'), or install the plugin for it"
+        )
+    return backend

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from .errors import AutologError
+from .server.guard import add_guard_options
 
 EXIT_USAGE = 2
 
@@ -65,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
         "server",
         help="run the tracking server (MLflow REST API); needs autolog-tracking[server]",
         description="Serve the MLflow REST API over a durable SQL store. Each option falls back "
-        "to AUTOLOG_SERVER_HOST, _PORT, _STORE, _ARTIFACTS, _TOKEN, then the default.",
+        "to AUTOLOG_SERVER_HOST, _PORT, _STORE, _ARTIFACTS, _TOKEN, _ALLOW_ORIGIN, _ALLOW_HOST, "
+        "then the default.",
     )
     server.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     server.add_argument("--port", type=int, help="port; 0 picks a free one (default 5000)")
@@ -80,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--token", help="require 'Authorization: Bearer TOKEN' (prefer AUTOLOG_SERVER_TOKEN)"
     )
+    add_guard_options(server)
 
     ui = commands.add_parser(
         "ui",
@@ -91,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("store", nargs="?", metavar="STORE", help="folder, file: URI or blob URI")
     ui.add_argument("--host", default="127.0.0.1", help="interface to listen on (127.0.0.1)")
     ui.add_argument("--port", type=int, default=5050, help="port; 0 picks a free one (5050)")
+    add_guard_options(ui)
     return parser
 
 
@@ -246,9 +250,9 @@ def _expand_run_id(prefix: str, backend: str | None) -> str:
 
 def sync(args: argparse.Namespace, err: TextIO) -> int:
     from ._config import resolve
-    from ._session import backend_for
     from ._shipper import Shipper
     from ._store import LocalStore
+    from .backend import backend_for
     from .plugins import load_plugins
 
     # The journals' folder comes first, so that a folder given as --backend is a

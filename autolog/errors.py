@@ -52,8 +52,16 @@ class ModelNotSavedError(AutologError):
     """No installed plugin could save this model (not picklable, no flavor for its type)."""
 
 
+class ModelNotLoadableError(AutologError):
+    """A saved model cannot be loaded here: a class it needs is no longer importable."""
+
+
 class ModelIntegrityError(AutologError):
     """A model's files do not match the sha256 recorded in its manifest; it is not loaded."""
+
+
+class UnsafePathError(AutologError, ValueError):
+    """A path from a server, a listing, a journal or a manifest would leave its folder."""
 
 
 class InternalError(AutologError):

@@ -1,29 +1,42 @@
-"""Integrations: the base class a framework integration subclasses, and their lifecycle.
+"""The plugin SDK: what a framework integration is written with.
 
-An integration is registered by a plugin (``autolog_register_integrations``),
-waits until the user imports its ``module``, checks the installed version
-against ``supported_versions``, and only then patches. ``autolog(disable=True)``
-unpatches every one of them.
+``Integration`` is the class a plugin registers (``autolog_register_integrations``);
+``safe_patch`` turns a recording generator into a wrapper that can never break
+the user's call; ``fit_run()`` is the run of one fit, started and ended for
+you; ``attach_run`` lets a worker process log into its parent's run;
+``autologging_suppressed()`` keeps your own calls (a ``torch.save`` in a save
+hook) from being recorded. See docs/writing-integrations.md for a walkthrough.
+
+The registry that patches integrations when their framework is imported is
+private (``autolog._integrations``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import warnings
-from collections.abc import Callable
-from types import ModuleType
+import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
-from . import _imports
 from ._config import Config
-from ._patch import autologging_suppressed, guarded, in_autologged_call, report_failure, safe_patch
+from ._patch import (
+    autologging_suppressed,
+    guarded,
+    in_autologged_call,
+    is_user_exception,
+    report_failure,
+    safe_patch,
+)
 from ._validation import is_metric_value
-from .errors import AutologWarning, ConfigurationError
+from .errors import ConfigurationError
 from .run import Run, status_for
 
 __all__ = [
     "Integration",
+    "attach_run",
     "autologging_suppressed",
+    "fit_run",
     "guarded",
     "in_autologged_call",
     "is_metric_value",
@@ -61,6 +74,9 @@ class Integration:
 
         Called by ``autolog()`` before anything is patched, so that a typo is
         the user's error at the line they wrote, not a warning at import time.
+        Read a value with ``config.option(name)``; the default of ``options``
+        applies when the user did not pass it. Without an override every value
+        is accepted as given.
         """
 
     def patch(self, config: Config) -> None:
@@ -97,109 +113,38 @@ def start_fit_run(integration: str, name: str, tags: dict[str, Any] | None = Non
     return session.start_run(name=name, tags={"autolog.integration": integration, **(tags or {})})
 
 
-_patched: dict[str, Integration] = {}
-_waiting: dict[str, tuple[str, Callable[[ModuleType], None]]] = {}
-_versions: dict[str, str] = {}
+@contextlib.contextmanager
+def fit_run(integration: str, name: str, tags: dict[str, Any] | None = None) -> Iterator[Run]:
+    """The run of one autologged fit, for a ``safe_patch`` hook: ``with fit_run(...) as run:``.
+
+    Starts the run (see :func:`start_fit_run`) and always ends it. Its status
+    is the user's: FAILED (KILLED for Ctrl-C) when the user's own call raised
+    through the hook's ``yield``, FINISHED otherwise, even if our recording code
+    failed afterwards (``safe_patch`` reports that; the user's fit went fine).
+    """
+    run = start_fit_run(integration, name, tags)
+    try:
+        yield run
+    except BaseException as exc:
+        run.end(status_for(exc) if is_user_exception(exc) else "FINISHED")
+        raise
+    finally:
+        run.end()
 
 
-def registered() -> dict[str, type[Integration]]:
-    """Every integration class that plugins register, by name."""
-    from .plugins import call_each
+def attach_run(run_id: str, journal_path: str | os.PathLike[str]) -> Run:
+    """A handle on a run that another process started, for a worker process to log into.
 
-    classes: dict[str, type[Integration]] = {}
+    For a framework that trains in worker processes on behalf of the process
+    that owns the run (Lightning's ``ddp_spawn``): the parent passes
+    ``run.id`` and ``run._journal.path`` to the worker. The handle is not made
+    active, fires no hooks and writes no end record; call ``run.detach()``
+    when done. The owner is blocked in ``fit`` meanwhile, so the journal still
+    has one writer at a time.
+    """
+    from ._session import session
 
-    def register(cls: type[Integration]) -> None:
-        classes[cls.name] = cls
-
-    call_each("autolog_register_integrations", register=register)
-    return classes
-
-
-def known_options() -> dict[str, Any]:
-    """Defaults of every integration-specific option, for validating ``autolog(**options)``."""
-    options: dict[str, Any] = {}
-    for cls in registered().values():
-        options.update(cls.options)
-    return options
-
-
-def enable(config: Config) -> list[str]:
-    """Arrange for the selected integrations to patch when their framework is imported."""
-    disable_all()
-    classes = registered()
-    names = list(config.integrations) if config.integrations is not None else list(classes)
-    unknown = [name for name in names if name not in classes]
-    if unknown:
-        raise ConfigurationError(
-            f"unknown integration(s) {', '.join(map(repr, unknown))}; "
-            f"available: {', '.join(sorted(classes))}"
-        )
-    for name in names:
-        classes[name].check_options(config)
-    for name in names:
-        cls = classes[name]
-        callback = _patch_when_imported(cls, config)
-        _waiting[name] = (cls.module, callback)
-        _imports.when_imported(cls.module, callback)
-    return names
-
-
-def _patch_when_imported(cls: type[Integration], config: Config) -> Callable[[ModuleType], None]:
-    def on_import(module: ModuleType) -> None:
-        _waiting.pop(cls.name, None)
-        if not _version_supported(cls, config):
-            return
-        integration = cls()
-        integration.config = config
-        try:
-            integration.patch(config)
-        except Exception as exc:
-            with contextlib.suppress(Exception):
-                integration.unpatch()
-            report_failure(f"the {cls.name} integration (patching)", exc)
-            return
-        _patched[cls.name] = integration
-        version = cls.installed_version()
-        if version:
-            _versions[cls.distribution()] = version
-
-    return on_import
-
-
-def _version_supported(cls: type[Integration], config: Config) -> bool:
-    from packaging.requirements import Requirement
-
-    requirement = Requirement(cls.supported_versions)
-    version = cls.installed_version()
-    if version is None or requirement.specifier.contains(version, prereleases=True):
-        return True
-    message = (
-        f"autolog: {requirement.name} {version} is outside the supported range "
-        f"{requirement.specifier} of the {cls.name} integration"
-    )
-    if config.strict:
-        raise ConfigurationError(message + "; upgrade it, or turn strict mode off")
-    warnings.warn(message + "; its fits are not recorded", AutologWarning, stacklevel=3)
-    return False
-
-
-def disable_all() -> None:
-    """Remove every patch and stop waiting for imports."""
-    for module_name, callback in _waiting.values():
-        _imports.forget(module_name, callback)
-    _waiting.clear()
-    _versions.clear()
-    for name, integration in list(_patched.items()):
-        try:
-            integration.unpatch()
-        except Exception as exc:
-            report_failure(f"the {name} integration (unpatching)", exc)
-        _patched.pop(name, None)
-
-
-def active_versions() -> dict[str, str]:
-    """Versions of the frameworks currently patched, for the provenance tags."""
-    return dict(_versions)
+    return session.attach_run(run_id, Path(journal_path))
 
 
 # -- helpers for integrations ------------------------------------------------

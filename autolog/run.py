@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _validation as v
 from ._records import FAILED, FINISHED, KILLED, RUNNING, STATUSES
@@ -21,8 +21,8 @@ from ._store import sha256_file
 from .errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from ._journal import Journal
-    from ._session import Session
+    from ._config import Config
+    from ._journal import Journal, NullJournal
 
 
 def now_ms() -> int:
@@ -39,17 +39,31 @@ def status_for(exc: BaseException | None) -> str:
     return FAILED
 
 
+class RunOwner(Protocol):
+    """Whoever keeps track of open runs (the session): told when one of them ends."""
+
+    def run_ending(self, run: Run, status: str) -> None:
+        """Before the end record: end the runs opened inside ``run``, let plugins log last."""
+
+    def run_ended(self, run: Run) -> None:
+        """After the end record is written and the journal closed (wake the shippers)."""
+
+
 class Run:
     """One run: params, metrics, tags, artifacts and a model, until :meth:`end`.
 
     Use it as a context manager (``with autolog.start_run() as run:``); a block
     that raises ends the run FAILED (KILLED for KeyboardInterrupt) and re-raises.
+
+    A run writes all of its own records, from the header (:meth:`start`) to the
+    end record (:meth:`end`), into its journal. It knows nothing of the session:
+    it is given the configuration (for saving models) and an ``owner`` that is
+    told when it ends.
     """
 
     def __init__(
         self,
-        session: Session,
-        journal: Journal,
+        journal: Journal | NullJournal,
         *,
         run_id: str,
         name: str,
@@ -57,6 +71,8 @@ class Run:
         parent_id: str | None,
         start_time: int,
         artifacts_dir: Path | None,
+        config: Config | None = None,
+        owner: RunOwner | None = None,
     ) -> None:
         self.id = run_id
         self.name = name
@@ -66,10 +82,73 @@ class Run:
         self.end_time: int | None = None
         self.status = RUNNING
         self.artifacts_dir = artifacts_dir
-        self._session = session
+        self.config = config
+        self._owner = owner
         self._journal = journal
         self._params: dict[str, str] = {}
         self._steps: dict[str, int] = {}
+
+    @classmethod
+    def start(
+        cls,
+        journal: Journal | NullJournal,
+        *,
+        run_id: str,
+        name: str,
+        experiment: str,
+        parent_id: str | None,
+        artifacts_dir: Path | None,
+        config: Config | None,
+        owner: RunOwner | None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> Run:
+        """A new run that has written its header (and its tags) as its journal's first records."""
+        run = cls(
+            journal,
+            run_id=run_id,
+            name=name,
+            experiment=experiment,
+            parent_id=parent_id,
+            start_time=now_ms(),
+            artifacts_dir=artifacts_dir,
+            config=config,
+            owner=owner,
+        )
+        header = {
+            "id": run_id,
+            "name": name,
+            "experiment": experiment,
+            "parent_id": parent_id,
+            "start_time": run.start_time,
+        }
+        journal.append(["run", header])
+        if parent_id is not None:
+            run.set_tags({"parent_run_id": parent_id})
+        if tags:
+            run.set_tags(tags)
+        return run
+
+    @classmethod
+    def attach(cls, run_id: str, journal_path: Path, config: Config | None = None) -> Run:
+        """A handle appending to a run another process started and will end (see ``attach_run``).
+
+        It has no owner and writes no header: the run's identity is read back
+        from the header the owning process wrote.
+        """
+        from ._journal import Journal, read_journal
+
+        records = read_journal(journal_path, warn=False).records
+        header = records[0][1] if records and records[0][0] == "run" else {}
+        return cls(
+            Journal(journal_path),
+            run_id=run_id,
+            name=header.get("name", ""),
+            experiment=header.get("experiment", ""),
+            parent_id=header.get("parent_id"),
+            start_time=header.get("start_time", 0),
+            artifacts_dir=journal_path.parent / "artifacts",
+            config=config,
+        )
 
     # -- params and tags ---------------------------------------------------
 
@@ -189,11 +268,16 @@ class Run:
         Returns the manifest (flavor, framework version, files and their sha256),
         which ``autolog.load_model(run_id)`` verifies before loading.
         """
+        from ._config import Config
         from ._models import save_model
+        from ._patch import autologging_suppressed
 
         if self.artifacts_dir is None:
             return None
-        saved = save_model(model, self.artifacts_dir, name, self._session.config, manifest)  # type: ignore[arg-type]  # set once started
+        # The plugins' save hooks run unrecorded: a torch.save or a fit inside
+        # one is autolog's own doing, not the user's.
+        with autologging_suppressed():
+            saved = save_model(model, self.artifacts_dir, name, self.config or Config(), manifest)
         for file in saved["files"]:
             relative = f"{name}/{file}"
             self._journal.append(
@@ -213,16 +297,35 @@ class Run:
     # -- lifecycle ---------------------------------------------------------
 
     @property
+    def journal_path(self) -> Path | None:
+        """The run's journal file (None while autolog is disabled), for ``attach_run``."""
+        return getattr(self._journal, "path", None)
+
+    @property
     def ended(self) -> bool:
         return self.status != RUNNING
 
     def end(self, status: str = FINISHED) -> None:
-        """End the run with ``status`` (FINISHED, FAILED or KILLED); later calls do nothing."""
+        """End the run with ``status`` (FINISHED, FAILED or KILLED); later calls do nothing.
+
+        The owner first ends the runs still open inside this one and lets plugins
+        add their last records; then the end record is written and the journal's
+        descriptor released, so an ended run holds no open file.
+        """
         if self.ended:
             return
         if status not in STATUSES or status == RUNNING:
             raise InvalidInputError(f"run status {status!r} is not one of FINISHED, FAILED, KILLED")
-        self._session.end_run(self, status)
+        if self._owner is not None:
+            self._owner.run_ending(self, status)
+        if self.ended:  # the owner's plugins ended it themselves
+            return
+        self.status = status
+        self.end_time = now_ms()
+        self._journal.append(["end", {"status": status, "end_time": self.end_time}])
+        self._journal.close()
+        if self._owner is not None:
+            self._owner.run_ended(self)
 
     def detach(self) -> None:
         """Stop writing through this handle without ending the run (see ``attach_run``)."""

@@ -35,10 +35,17 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _config
 from .._config import Config
+from .._containment import contained
 from .._journal import JOURNAL_NAME, parse_journal, read_journal
 from .._records import MetricPoint, RunRecord, RunReplay
 from ..backend import Backend, Batch
-from ..errors import AutologError, AutologWarning, BackendError, RunNotFoundError
+from ..errors import (
+    AutologError,
+    AutologWarning,
+    BackendError,
+    RunNotFoundError,
+    UnsafePathError,
+)
 from .azure_store import (
     HOW_TO_AUTHENTICATE,
     BlobLocation,
@@ -248,7 +255,10 @@ class AzureBlobBackend(Backend):
                 continue
             path, sha256 = record[1]["path"], record[1].get("sha256")
             try:
-                store.put_file(path, artifacts_dir / path, sha256)
+                source = contained(artifacts_dir, path, f"artifact of run {run_id}")
+                store.put_file(path, source, sha256)
+            except UnsafePathError as exc:  # a crafted journal naming /etc/passwd
+                self._warn_artifact_skipped(run_id, path, exc)
             except (ArtifactChecksumError, FileNotFoundError) as exc:
                 if not _logged_again(artifacts_dir, path, after):
                     self._warn_artifact_skipped(run_id, path, exc)
@@ -348,8 +358,9 @@ class AzureBlobBackend(Backend):
         with self._storage_errors(f"downloading {path!r} of run {run_id}"):
             store.blob_name(path)  # refuses absolute paths and '..' before any request
             files = store.walk(path)
-            for entry in files:
-                store.get_file(entry.path, target / PurePosixPath(entry.path).relative_to(folder))
+            for entry in files:  # names from the blob listing: kept inside target
+                relative = PurePosixPath(entry.path).relative_to(folder).as_posix()
+                store.get_file(entry.path, contained(target, relative, f"blob in {self.uri}"))
             if files:
                 return target
             if store.exists(path):

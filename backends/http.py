@@ -31,13 +31,14 @@ import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from .._containment import contained
 from .._records import FINISHED, STATUSES, MetricPoint, RunRecord
 from ..backend import Backend, Batch
-from ..errors import AutologWarning, RunNotFoundError
+from ..errors import AutologWarning, RunNotFoundError, UnsafePathError
 from ._mlflow_rest import RestClient, ServerRejectedError, ServerUnavailableError
 
 __all__ = ["HttpBackend", "ServerRejectedError", "ServerUnavailableError"]
@@ -122,7 +123,11 @@ class HttpBackend(Backend):
             self.rest.call("runs/update", {"run_id": run.id, "status": status, **_end_time(end)})
 
     def _upload(self, run: ServerRun, artifacts_dir: Path, path: str) -> None:
-        source = artifacts_dir / path
+        try:  # a crafted journal can name /etc/passwd or ../../.ssh/id_rsa
+            source = contained(artifacts_dir, path, f"artifact of run {run.id}")
+        except UnsafePathError as exc:
+            warnings.warn(f"{exc}; it is not sent to {self.uri}", AutologWarning, stacklevel=2)
+            return
         if not source.is_file():
             warnings.warn(
                 f"artifact {path!r} of run {run.id} is no longer in {artifacts_dir}; "
@@ -326,12 +331,14 @@ class HttpBackend(Backend):
     def download_artifacts(self, run_id: str, path: str, dest: Path) -> Path:
         server_run = self._resolve(run_id)
         path = path.strip("/")
-        target = Path(dest) / Path(path).name
+        what = f"artifact listed by {self.uri}"
+        name = PurePosixPath(path).name
+        target = contained(Path(dest), name, what) if path else Path(dest)
         files = list(self._walk(server_run, path))
         if not files:
             files = [(path, "")]  # a single file, or nothing (then the GET says so)
         for artifact_path, relative in files:
-            local = target / relative if relative else target
+            local = contained(target, relative, what) if relative else target
             local.parent.mkdir(parents=True, exist_ok=True)
             try:
                 response = self.rest.request("GET", self._artifact_url(server_run, artifact_path))

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from pathlib import Path
 
 from .._config import Config
+from .._containment import contained
 from .._store import LocalStore, local_path
 from ..backend import Backend, Batch
+from ..errors import AutologWarning, UnsafePathError
 from ..hookspecs import hookimpl
 
 
@@ -41,9 +44,14 @@ class LocalBackend(LocalStore, Backend):
             os.close(fd)
 
     def _copy_artifact(self, batch: Batch, path: str) -> None:
-        target = self.artifact_path(batch.run_id, path)
+        try:  # a crafted journal can name a file anywhere: only the run's own are copied
+            source = contained(batch.artifacts_dir, path, f"artifact of run {batch.run_id}")
+            target = self.artifact_path(batch.run_id, path)
+        except (UnsafePathError, ValueError) as exc:
+            warnings.warn(f"{exc}; it is not copied to {self.uri}", AutologWarning, stacklevel=2)
+            return
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(batch.artifacts_dir / path, target)
+        shutil.copyfile(source, target)
 
 
 @hookimpl

@@ -122,9 +122,9 @@ def measure_azure_upload(repeats: int = 7, size_mb: int = 100, tls: bool = True)
 
     import autolog
     from autolog._config import resolve
-    from autolog._session import backend_for
     from autolog._shipper import Shipper
     from autolog._store import LocalStore
+    from autolog.backend import backend_for
     from autolog.backends.azure_artifacts import MAX_CONCURRENCY
 
     with tempfile.TemporaryDirectory(prefix="autolog-bench-azure-") as tmp:

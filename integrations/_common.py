@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import warnings
 from collections.abc import Callable, Generator, Iterable
 from types import FrameType
 from typing import Any
 
-from ..errors import AutologWarning, ModelNotSavedError
+from ..errors import ModelNotSavedError
 from ..integration import safe_patch
 from ..run import Run
 
@@ -168,11 +167,6 @@ def log_model_if_picklable(run: Run, model: Any) -> None:
 
 def warn_not_picklable(model: Any, exc: BaseException) -> None:
     """Tell the user why their run has no model, in words they can act on."""
-    warnings.warn(
-        f"autolog: the fitted {type(model).__qualname__} cannot be pickled ({exc}), so its "
-        "run has no model. Classes and functions it refers to (a callback given to fit, "
-        "a class defined inside a function) must be importable, e.g. defined at module "
-        "level; or pass autolog(log_models=False).",
-        AutologWarning,
-        stacklevel=3,
-    )
+    from ._saving import warn_unsaveable
+
+    warn_unsaveable(model, exc)

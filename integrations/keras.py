@@ -3,7 +3,9 @@
 What a fit records:
 
 * params: ``epochs``, ``batch_size`` (Keras's default 32 for arrays, the
-  loader's or dataset's ``batch_size``, else the size of the first batch),
+  loader's or dataset's ``batch_size``, else the size of the first batch a
+  generator yields to Keras; a ``PyDataset`` that declares no ``batch_size``
+  gets none: no batch is read ahead of the fit to find out),
   ``initial_epoch``, ``validation_split``, ``steps_per_epoch`` (given, or as
   Keras computed it), ``optimizer`` (class name) with ``optimizer.<key>`` for
   its config, ``loss``, ``metrics``, ``trainable_params`` and, with an
@@ -16,6 +18,9 @@ What a fit records:
   the fit logs into the fit's run as ``eval_<key>``.
 * artifacts: ``model_summary.txt``, and the model as a ``.keras`` file, which
   ``autolog.load_model`` loads with ``keras.saving.load_model``.
+
+A fit made inside another fit (a callback that trains a second model) is
+recorded as a child run of the outer fit's run.
 
 Our callback is added to a copy of the user's ``callbacks`` list. A
 ``CallbackList`` object is passed through untouched (Keras uses it as is), so
@@ -36,15 +41,16 @@ from .._config import Config
 from ..hookspecs import hookimpl
 from ..integration import (
     Integration,
+    fit_run,
     guarded,
     report_failure,
     safe_patch,
     scalars,
-    start_fit_run,
-    status_for,
     steps_option,
     unwrap,
 )
+from ._common import log_model_if_picklable
+from ._saving import NOT_IMPORTABLE, not_importable, warn_unsaveable
 
 MODEL_FILE = "model.keras"
 STEP_PREFIX = "step/"
@@ -74,7 +80,10 @@ class KerasIntegration(Integration):
         import wrapt
 
         record = _record_fit(config.log_models, steps_option(config))
-        wrapt.wrap_function_wrapper(keras, "Model.fit", safe_patch(self.name, record))
+        # A fit inside a fit is the user's (a callback training another model): its own run.
+        wrapt.wrap_function_wrapper(
+            keras, "Model.fit", safe_patch(self.name, record, record_nested=True)
+        )
         wrapt.wrap_function_wrapper(
             keras, "Model.evaluate", safe_patch(self.name, _record_evaluate)
         )
@@ -109,22 +118,15 @@ def _record_fit(log_models: bool, every: int | None):
         params = {name: _argument(given, name) for name in FIT_PARAMS}
         if batch_size is not None:
             params["batch_size"] = batch_size
-        run = start_fit_run("keras", model.name)
-        try:
+        with fit_run("keras", model.name) as run:
             run.log_params(params)
             if user_callbacks is not None:
                 callback = _callback_class(every is not None)(run, given, observed, every)
                 given["callbacks"] = [*user_callbacks, callback]
             _fit_runs[model] = run
             yield call.args[1:], call.kwargs
-        except BaseException as exc:  # the user's (or, before the yield, our own) error
-            run.end(status_for(exc))
-            raise
-        try:
             if log_models:
-                run.log_model(model)
-        finally:
-            run.end()
+                log_model_if_picklable(run, model)
 
     return record_fit
 
@@ -161,21 +163,16 @@ def _as_list(callbacks: Any) -> list | None:
 
 
 def _batch_size(x: Any) -> int | None:
-    """The batch size Keras will use for ``x`` when the user did not give one."""
-    import keras
+    """The batch size Keras will use for ``x`` when the user did not give one.
 
+    Only what ``x`` declares: a ``PyDataset`` without a ``batch_size`` gets none
+    rather than a batch read ahead of the fit (which would draw from the
+    user's random generators, or consume a stream).
+    """
     if hasattr(x, "shape") or isinstance(x, (list, tuple, dict)):
         return DEFAULT_BATCH_SIZE
     size = getattr(x, "batch_size", None)  # torch DataLoader, most PyDatasets
-    if isinstance(size, int):
-        return size
-    if isinstance(x, keras.utils.PyDataset):
-        try:
-            first = x[0]  # one extra batch read per fit
-        except Exception:
-            return None  # the user's dataset is broken: Keras will say so in fit
-        return _first_dimension(first)
-    return None
+    return size if isinstance(size, int) and not isinstance(size, bool) else None
 
 
 def _first_dimension(batch: Any) -> int | None:
@@ -315,7 +312,12 @@ def autolog_save_model(model: Any, path: Path, config: Config) -> dict[str, Any]
     keras = sys.modules.get("keras")
     if keras is None or not isinstance(model, keras.Model):
         return None
-    model.save(path / MODEL_FILE)
+    try:
+        model.save(path / MODEL_FILE)
+    except Exception as exc:  # no get_config() on a subclassed model, an unserialisable layer...
+        (path / MODEL_FILE).unlink(missing_ok=True)
+        warn_unsaveable(model, exc)
+        return None
     return {
         "flavor": "keras",
         "framework_version": keras.__version__,
@@ -329,4 +331,7 @@ def autolog_load_model(path: Path, manifest: dict[str, Any]) -> Any:
         return None
     import keras
 
-    return keras.saving.load_model(path / MODEL_FILE)
+    try:
+        return keras.saving.load_model(path / MODEL_FILE)
+    except NOT_IMPORTABLE as exc:
+        raise not_importable(exc, manifest) from exc

@@ -38,9 +38,11 @@ inherit the callback with the run itself and write the same way.)
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import importlib
+import re
 import sys
 import weakref
 from pathlib import Path
@@ -48,17 +50,19 @@ from typing import Any
 
 from .._config import Config
 from .._validation import flatten
+from ..errors import ModelNotSavedError
 from ..hookspecs import hookimpl
 from ..integration import (
     Integration,
+    attach_run,
+    fit_run,
     guarded,
     safe_patch,
     scalars,
-    start_fit_run,
-    status_for,
     steps_option,
     unwrap,
 )
+from ._saving import NOT_IMPORTABLE, not_importable, warn_unsaveable
 
 NAMESPACES = ("lightning.pytorch", "pytorch_lightning")
 MODEL_FILE = "model.pt"
@@ -134,23 +138,17 @@ def _record_fit(integration: str, namespace: str, log_models: bool, every: int |
             return
         model = args[0] if args else kwargs.get("model")
         params = _fit_params(trainer, model, namespace, (*args[1:], *kwargs.values()))
-        run = start_fit_run(integration, type(model).__name__)
-        callback = _callback_class(namespace)(run, every, params)
-        try:
-            run.log_params(params)
-            trainer.callbacks = [*trainer.callbacks, callback]
-            _fit_runs[trainer] = run
-            yield
-        except BaseException as exc:  # the user's (or, before the yield, our own) error
-            run.end(status_for(exc))
-            raise
-        finally:
-            trainer.callbacks = [c for c in trainer.callbacks if c is not callback]
-        try:
+        with fit_run(integration, type(model).__name__) as run:
+            callback = _callback_class(namespace)(run, every, params)
+            try:
+                run.log_params(params)
+                trainer.callbacks = [*trainer.callbacks, callback]
+                _fit_runs[trainer] = run
+                yield
+            finally:
+                trainer.callbacks = [c for c in trainer.callbacks if c is not callback]
             if log_models:
                 _log_model(run, trainer, model)
-        finally:
-            run.end()
 
     return record_fit
 
@@ -190,7 +188,8 @@ def _fit_params(trainer: Any, model: Any, namespace: str, fit_args: tuple) -> di
     datamodule = next((a for a in fit_args if isinstance(a, datamodule_class)), None)
     params: dict[str, Any] = {}
     for source in (model, datamodule):
-        params.update(_new_params(params, dict(getattr(source, "hparams", None) or {})))
+        hparams = _new_params(params, dict(getattr(source, "hparams", None) or {}))
+        params.update({name: _without_address(value) for name, value in hparams.items()})
     settings = {name: getattr(trainer, name, None) for name in TRAINER_SETTINGS}
     settings["accelerator"] = type(trainer.accelerator).__name__
     settings["strategy"] = type(trainer.strategy).__name__
@@ -207,6 +206,25 @@ def _fit_params(trainer: Any, model: Any, namespace: str, fit_args: tuple) -> di
         settings["model_checkpoint"] = {n: getattr(checkpoint, n) for n in CHECKPOINT_SETTINGS}
     params.update(_new_params(params, settings))
     return params
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _without_address(value: Any) -> Any:
+    """An hparam as a param that is the same from one run to the next.
+
+    A function or class is its importable name (``torch.nn.functional.relu``);
+    another object whose repr carries its memory address loses the address.
+    """
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if callable(value) and hasattr(value, "__qualname__"):  # a function or class, not an instance
+        module = getattr(value, "__module__", None)
+        name = getattr(value, "__qualname__", None) or getattr(value, "__name__", repr(value))
+        return f"{module}.{name}" if module else name
+    text = repr(value)
+    return _ADDRESS.sub("", text) if _ADDRESS.search(text) else value
 
 
 def _optimizer_params(trainer: Any) -> dict[str, Any]:
@@ -247,7 +265,8 @@ def _log_model(run: Any, trainer: Any, model: Any) -> None:
         getattr(checkpoint, "best_model_path", "") if getattr(checkpoint, "monitor", None) else ""
     )
     if not best or not Path(best).is_file():
-        run.log_model(model, checkpoint="final")
+        with contextlib.suppress(ModelNotSavedError):
+            run.log_model(model, checkpoint="final")
         return
     import torch
 
@@ -263,7 +282,8 @@ def _log_model(run: Any, trainer: Any, model: Any) -> None:
                 score = state.get("best_model_score")
     if score is not None:
         extras["best_score"] = float(score)
-    run.log_model(chosen, **extras)
+    with contextlib.suppress(ModelNotSavedError):
+        run.log_model(chosen, **extras)
 
 
 # -- the callback ---------------------------------------------------------------
@@ -294,9 +314,7 @@ def _callback_class(namespace: str) -> type:
         def __reduce__(self) -> tuple:
             target = self._target
             if target is None:
-                from .._session import session
-
-                journal = session.store.journal_path(self._run.id).absolute()  # type: ignore[union-attr]  # workers may chdir
+                journal = self._run.journal_path.absolute()  # workers may chdir
                 target = (self._run.id, str(journal))
             return (_rebuild_callback, (namespace, target, self._every, sorted(self._param_names)))
 
@@ -304,9 +322,7 @@ def _callback_class(namespace: str) -> type:
             if not trainer.is_global_zero:
                 return None
             if self._run is None and self._target is not None:
-                from .._session import session
-
-                self._run = session.attach_run(*self._target)
+                self._run = attach_run(*self._target)
                 self._attached = True
             return self._run
 
@@ -373,7 +389,12 @@ def autolog_save_model(model: Any, path: Path, config: Config) -> dict[str, Any]
         return None
     import torch
 
-    torch.save(model, path / MODEL_FILE)
+    try:
+        torch.save(model, path / MODEL_FILE)
+    except Exception as exc:  # a lambda or a lock among its attributes, a local class...
+        (path / MODEL_FILE).unlink(missing_ok=True)
+        warn_unsaveable(model, exc)
+        return None
     return {
         "flavor": "lightning",
         "namespace": module.__name__,
@@ -389,4 +410,7 @@ def autolog_load_model(path: Path, manifest: dict[str, Any]) -> Any:
     import torch
 
     # The core has checked every file against the manifest's sha256 before this.
-    return torch.load(path / MODEL_FILE, map_location="cpu", weights_only=False)
+    try:
+        return torch.load(path / MODEL_FILE, map_location="cpu", weights_only=False)
+    except NOT_IMPORTABLE as exc:
+        raise not_importable(exc, manifest) from exc

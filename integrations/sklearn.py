@@ -27,14 +27,13 @@ import io
 import json
 import pickle
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
 from .._config import Config
 from ..errors import ConfigurationError
 from ..hookspecs import hookimpl
-from ..integration import Integration, is_metric_value, start_fit_run, status_for
+from ..integration import Integration, fit_run, is_metric_value, start_fit_run
 from ..run import Run
 from ._common import (
     SubclassPatcher,
@@ -42,10 +41,18 @@ from ._common import (
     log_model_if_picklable,
     warn_not_picklable,
 )
+from ._saving import NOT_IMPORTABLE, not_importable
+from .sklearn_metrics import _try, training_metrics
 
 FIT_METHODS = ("fit", "fit_transform", "fit_predict")
 #: Fits called from these modules are helpers' work (folds, label encoding), not the user's.
 HELPER_MODULES = ("sklearn.model_selection.", "sklearn.metrics.", "sklearn.utils.class_weight")
+#: A fit that sklearn makes while serving one of these calls is prediction-time work, not a run
+#: (``CalibratedClassifierCV.predict_proba`` fitting a ``LabelEncoder``).
+PREDICTION_METHODS = frozenset(
+    ("predict", "predict_proba", "predict_log_proba", "decision_function", "transform",
+     "inverse_transform", "score", "score_samples", "staged_predict", "staged_predict_proba")
+)  # fmt: skip
 
 
 class SklearnIntegration(Integration):
@@ -88,23 +95,18 @@ class SklearnIntegration(Integration):
         return functools.partial(self._record_fit, original)
 
     def _record_fit(self, original: Any, estimator: Any, args: tuple, kwargs: dict):
-        if caller_module().startswith(HELPER_MODULES):
+        if caller_module().startswith(HELPER_MODULES) or _inside_prediction():
             return  # a cross-validation fold or a metric's label encoder: not the user's fit
         config = self.config
         assert config is not None
         cls = type(estimator)
-        run = start_fit_run(
+        with fit_run(
             "sklearn",
             cls.__name__,
             {"estimator_class": cls.__qualname__, "estimator_module": cls.__module__},
-        )
-        try:
+        ) as run:
             run.log_params(_try(lambda: estimator.get_params(deep=True)) or {})
-            try:
-                yield
-            except BaseException as exc:
-                run.end(status_for(exc))
-                raise
+            yield
             X, y, sample_weight = _fit_data(original, args, kwargs)
             search = _as_search(estimator)
             if search is not None:
@@ -114,8 +116,24 @@ class SklearnIntegration(Integration):
             model = estimator if search is None else getattr(search, "best_estimator_", None)
             if config.log_models and model is not None:
                 log_model_if_picklable(run, model)
-        finally:
-            run.end()
+
+
+def _inside_prediction() -> bool:
+    """True when sklearn's own code serving a predict/transform/score call made this fit.
+
+    Walks up from the patched call through sklearn's frames only: the first
+    frame of other code (the user's) ends the search.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if not module.startswith(("autolog.", "wrapt.")):
+            if not module.startswith("sklearn."):
+                return False
+            if frame.f_code.co_name in PREDICTION_METHODS:
+                return True
+        frame = frame.f_back
+    return False
 
 
 @functools.lru_cache(maxsize=1024)
@@ -138,142 +156,6 @@ def _fit_data(original: Any, args: tuple, kwargs: dict) -> tuple[Any, Any, Any]:
     given.update(kwargs)
     first, second = (*names, "X", "y")[:2]
     return given.get(first), given.get(second), given.get("sample_weight")
-
-
-def training_metrics(estimator: Any, X: Any, y: Any, sample_weight: Any = None) -> dict[str, float]:
-    """``training_score`` and, for classifiers and regressors, the usual metrics on ``X, y``.
-
-    Named as MLflow names them, so runs compare across both tools. A metric the
-    estimator or the data does not support (multi-output classes, no
-    ``predict_proba``, a single class...) is left out; the others still count.
-    """
-    from sklearn.base import ClassifierMixin, RegressorMixin, is_classifier, is_regressor
-
-    metrics: dict[str, Any] = {}
-    if X is None:
-        return metrics
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if y is not None and _try(lambda: is_classifier(estimator)):
-            metrics.update(_try(lambda: _classifier_metrics(estimator, X, y, sample_weight)) or {})
-        elif y is not None and _try(lambda: is_regressor(estimator)):
-            metrics.update(_try(lambda: _regressor_metrics(estimator, X, y, sample_weight)) or {})
-        # The default score() is the accuracy or R2 just computed: do not predict twice.
-        score = getattr(type(estimator), "score", None)
-        if score is ClassifierMixin.score and "training_accuracy_score" in metrics:
-            metrics["training_score"] = metrics["training_accuracy_score"]
-        elif score is RegressorMixin.score and "training_r2_score" in metrics:
-            metrics["training_score"] = metrics["training_r2_score"]
-        elif score is not None:
-            weights = {} if sample_weight is None else {"sample_weight": sample_weight}
-            metrics["training_score"] = _try(lambda: estimator.score(X, y, **weights))
-    return {name: value for name, value in metrics.items() if is_metric_value(value)}
-
-
-# The metrics below are sklearn.metrics' formulas (weighted averages, zero_division=0,
-# log loss clipped to eps), written out in numpy: sklearn's input validation costs
-# ~3 ms per fit on small data, more than everything else autolog does for a fit.
-# tests/integrations/test_sklearn.py checks them against sklearn.metrics.
-
-
-def _classifier_metrics(estimator: Any, X: Any, y: Any, sample_weight: Any) -> dict[str, Any]:
-    import numpy as np
-
-    metrics: dict[str, Any] = {}
-    y = np.asarray(y)
-    predicted = _try(lambda: np.asarray(estimator.predict(X)))
-    if y.ndim != 1 or predicted is None or predicted.shape != y.shape:
-        return metrics
-    weights = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
-    labels = np.union1d(y, predicted)
-    true_index, predicted_index = np.searchsorted(labels, y), np.searchsorted(labels, predicted)
-    correct = true_index == predicted_index
-    metrics["training_accuracy_score"] = np.average(correct, weights=weights)
-    count = functools.partial(np.bincount, minlength=len(labels))
-    true_positives = count(true_index[correct], weights=weights[correct])
-    support = count(true_index, weights=weights)
-    predicted_count = count(predicted_index, weights=weights)
-    for name, numerator, denominator in (
-        ("precision", true_positives, predicted_count),
-        ("recall", true_positives, support),
-        ("f1", 2 * true_positives, support + predicted_count),
-    ):
-        per_class = np.divide(
-            numerator, denominator, out=np.zeros(len(labels)), where=denominator > 0
-        )
-        metrics[f"training_{name}_score"] = np.average(per_class, weights=support)
-    probabilities = _try(lambda: np.asarray(estimator.predict_proba(X), dtype=float))
-    classes = getattr(estimator, "classes_", None)
-    if probabilities is None or classes is None or probabilities.shape != (len(y), len(classes)):
-        return metrics
-    class_index = np.searchsorted(classes, y)
-    if np.any(class_index >= len(classes)) or np.any(classes[class_index] != y):
-        return metrics  # labels the model does not know: sklearn refuses these too
-    eps = np.finfo(probabilities.dtype).eps
-    true_probability = np.clip(probabilities[np.arange(len(y)), class_index], eps, 1 - eps)
-    metrics["training_log_loss"] = np.average(-np.log(true_probability), weights=weights)
-    metrics["training_roc_auc"] = _try(lambda: _roc_auc(probabilities, class_index, weights))
-    return metrics
-
-
-def _roc_auc(probabilities: Any, class_index: Any, weights: Any) -> float:
-    """ROC AUC: binary, or one-vs-rest averaged with class-frequency weights (as sklearn)."""
-    import numpy as np
-
-    n_classes = probabilities.shape[1]
-    if n_classes == 2:
-        return _binary_auc(probabilities[:, 1], class_index == 1, weights)
-    if not np.allclose(probabilities.sum(axis=1), 1):
-        raise ValueError("multiclass ROC AUC needs probabilities that sum to one")
-    class_weights = np.bincount(class_index, weights=weights, minlength=n_classes)
-    areas = [_binary_auc(probabilities[:, c], class_index == c, weights) for c in range(n_classes)]
-    return float(np.average(areas, weights=class_weights))
-
-
-def _binary_auc(scores: Any, positive: Any, weights: Any) -> float:
-    """Probability that a positive scores above a negative, ties counting half (weighted)."""
-    import numpy as np
-
-    values, index = np.unique(scores, return_inverse=True)
-    positives = np.bincount(index, weights=weights * positive, minlength=len(values))
-    negatives = np.bincount(index, weights=weights * ~positive, minlength=len(values))
-    if positives.sum() <= 0 or negatives.sum() <= 0:
-        raise ValueError("ROC AUC needs both classes in y")
-    negatives_below = np.cumsum(negatives) - negatives
-    return float(
-        positives @ (negatives_below + negatives / 2) / (positives.sum() * negatives.sum())
-    )
-
-
-def _regressor_metrics(estimator: Any, X: Any, y: Any, sample_weight: Any) -> dict[str, Any]:
-    import numpy as np
-
-    y = np.asarray(y, dtype=float)
-    predicted = _try(lambda: np.asarray(estimator.predict(X), dtype=float))
-    if predicted is None or len(predicted) != len(y):
-        return {}
-    y, predicted = y.reshape(len(y), -1), predicted.reshape(len(predicted), -1)
-    if y.shape != predicted.shape:
-        return {}
-    weights = None if sample_weight is None else np.asarray(sample_weight, float)
-    errors = predicted - y
-    squared = np.average(errors**2, axis=0, weights=weights)  # per output, then averaged
-    total = np.average((y - np.average(y, axis=0, weights=weights)) ** 2, axis=0, weights=weights)
-    r2 = np.where(total > 0, 1 - squared / np.where(total > 0, total, 1), squared == 0)
-    return {
-        "training_mean_squared_error": squared.mean(),
-        "training_root_mean_squared_error": np.sqrt(squared).mean(),
-        "training_mean_absolute_error": np.average(np.abs(errors), axis=0, weights=weights).mean(),
-        "training_r2_score": r2.mean(),
-    }
-
-
-def _try(compute: Any) -> Any:
-    """The value of ``compute()``, or None when it raises: one failing metric skips only itself."""
-    try:
-        return compute()
-    except Exception:
-        return None
 
 
 # -- hyperparameter searches ------------------------------------------------
@@ -384,4 +266,7 @@ def autolog_load_model(path: Path, manifest: dict[str, Any]) -> Any:
     if manifest.get("flavor") != "sklearn":
         return None
     with open(path / "model.pkl", "rb") as f:
-        return pickle.load(f)
+        try:
+            return pickle.load(f)
+        except NOT_IMPORTABLE as exc:
+            raise not_importable(exc, manifest) from exc

@@ -9,7 +9,20 @@ A run holds the model specification (ARIMA's ``order`` and
 ``seasonal_order``, a regression's ``formula`` or ``exog_names``, a GLM's
 ``family``...) and the arguments given to ``fit`` as ``fit.<name>``; the
 numeric goodness-of-fit attributes of the results (``aic``, ``bic``,
-``rsquared``...) as metrics; ``summary.txt``; and the results as the model.
+``rsquared``...) as metrics; and the results as the model.
+
+Reading the results leaves them as the user would find them. Most of their
+statistics are lazily computed and cached on first access; a value computed
+now would freeze what the user's later code (changing ``cov_type``, the data,
+a tolerance) would have seen. So a statistic is recorded when it is already
+computed or stored, or when it is cheap and pure (:data:`CHEAP_STATISTICS`):
+then it is computed and the results' cache put back exactly as it was. Those
+that need another model fitted (``llnull``, ``llr``, ``llr_pvalue``,
+``prsquared``: the null model) or real work (``condition_number``, an eigen-decomposition) are
+recorded only when the user's code has already asked for them. No
+``summary()`` is made: it evaluates dozens of statistics and costs more than
+the fit of a small model; ``run.log_text(str(results.summary()), "summary.txt")``
+inside ``autolog.start_run()`` keeps one where it is wanted.
 
 Only the user's own ``fit()`` calls are runs. A model that fits another one
 internally (ARIMA fits through SARIMAX) is one run, and fits that statsmodels
@@ -29,14 +42,14 @@ import functools
 import importlib
 import inspect
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
 from .._config import Config
 from ..hookspecs import hookimpl
-from ..integration import Integration, is_metric_value, start_fit_run, status_for
+from ..integration import Integration, fit_run, is_metric_value
 from ._common import SubclassPatcher, caller_module, log_model_if_picklable, warn_not_picklable
+from ._saving import NOT_IMPORTABLE, not_importable
 
 #: Goodness-of-fit attributes of statsmodels results, logged as metrics when present.
 FIT_STATISTICS = (
@@ -45,6 +58,11 @@ FIT_STATISTICS = (
     "ssr", "ess", "centered_tss", "uncentered_tss", "condition_number", "deviance",
     "pearson_chi2", "scale", "sse", "mse", "mae", "df_model", "df_resid", "nobs",
 )  # fmt: skip
+
+#: Statistics computed when not already there: arithmetic on what the fit produced.
+CHEAP_STATISTICS = frozenset(FIT_STATISTICS) - {
+    "llnull", "llr", "llr_pvalue", "prsquared", "condition_number",
+}  # fmt: skip
 
 #: Constructor arguments that are data, data handling or starting values, not specification.
 NOT_SPECIFICATION = {
@@ -81,26 +99,16 @@ class StatsmodelsIntegration(Integration):
         assert config is not None
         cls = type(model)
         spec = specification(model)
-        run = start_fit_run(
+        with fit_run(
             "statsmodels",
             run_name(cls.__name__, spec),
             {"model_class": cls.__qualname__, "model_module": cls.__module__},
-        )
-        try:
+        ) as run:
             run.log_params({**spec, **_fit_arguments(original, args, kwargs)})
-            try:
-                results = yield
-            except BaseException as exc:
-                run.end(status_for(exc))
-                raise
+            results = yield
             run.log_metrics(fit_statistics(results))
-            summary = _summary_text(results)
-            if summary:
-                run.log_text(summary, "summary.txt")
             if config.log_models and _is_results(results):
                 log_model_if_picklable(run, results)
-        finally:
-            run.end()
 
 
 def run_name(class_name: str, spec: dict[str, Any]) -> str:
@@ -174,10 +182,8 @@ def _fit_arguments(original: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
         given = dict(kwargs)  # fit() will raise the user's TypeError itself
     flat: dict[str, Any] = {}
     for name, value in given.items():
-        if (
-            signature is not None
-            and signature.parameters[name].kind is inspect.Parameter.VAR_KEYWORD
-        ):
+        parameter = signature.parameters.get(name) if signature is not None else None
+        if parameter is not None and parameter.kind is inspect.Parameter.VAR_KEYWORD:
             flat.update(value)
         else:
             flat[name] = value
@@ -207,27 +213,60 @@ def _plain(value: Any) -> Any:
 
 
 def fit_statistics(results: Any) -> dict[str, float]:
-    """The numeric goodness-of-fit attributes ``results`` has; one that raises is skipped."""
+    """The numeric goodness-of-fit statistics of ``results``, leaving it as it was.
+
+    One already computed (in the results' cache or stored as an attribute) is
+    read; one of :data:`CHEAP_STATISTICS` is computed, then the cache is put
+    back as it was; any other is left out, as is one that raises.
+    """
+    inner = getattr(results, "_results", results)  # the ResultsWrapper's own results
     metrics: dict[str, float] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name in FIT_STATISTICS:
-            try:
-                value = getattr(results, name)
-            except Exception:
+    for name in FIT_STATISTICS:
+        descriptor = inspect.getattr_static(type(inner), name, None)
+        if type(descriptor).__module__ == "statsmodels.tools._decorators":  # cached on access
+            cachename = getattr(descriptor, "cachename", None) or "_cache"
+            cache = getattr(inner, cachename, None) or {}
+            if cache.get(name) is not None:
+                value = cache[name]
+            elif name in CHEAP_STATISTICS:
+                value = _without_caching(inner, name, cachename)
+            else:
                 continue
-            if not callable(value) and is_metric_value(value):
-                metrics[name] = value
+        elif name in _instance_attributes(inner):
+            value = _instance_attributes(inner)[name]
+        elif isinstance(descriptor, property) and name in CHEAP_STATISTICS:
+            value = _without_caching(inner, name, "_cache")
+        else:
+            continue
+        if not callable(value) and is_metric_value(value):
+            metrics[name] = value
     return metrics
 
 
-def _summary_text(results: Any) -> str | None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return str(results.summary())
-        except Exception:
-            return None
+def _instance_attributes(inner: Any) -> dict[str, Any]:
+    try:
+        return vars(inner)
+    except TypeError:
+        return {}
+
+
+def _without_caching(inner: Any, name: str, cachename: str) -> Any:
+    """``getattr(inner, name)``, with the cache (which it may fill) put back as it was."""
+    had_cache = cachename in _instance_attributes(inner)
+    cache = getattr(inner, cachename, None)
+    saved = dict(cache) if isinstance(cache, dict) else None
+    try:
+        return getattr(inner, name)
+    except Exception:
+        return None
+    finally:
+        now = getattr(inner, cachename, None)
+        if saved is not None and isinstance(now, dict):
+            now.clear()
+            now.update(saved)
+        elif not had_cache:
+            with contextlib.suppress(Exception):
+                delattr(inner, cachename)
 
 
 def _is_results(value: Any) -> bool:
@@ -277,4 +316,7 @@ def autolog_load_model(path: Path, manifest: dict[str, Any]) -> Any:
         return None
     from statsmodels.iolib.smpickle import load_pickle
 
-    return load_pickle(str(path / "results.pickle"))
+    try:
+        return load_pickle(str(path / "results.pickle"))
+    except NOT_IMPORTABLE as exc:
+        raise not_importable(exc, manifest) from exc

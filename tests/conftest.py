@@ -15,12 +15,14 @@ from pathlib import Path
 import pytest
 
 import autolog
-from autolog import integration
+from autolog import _integrations
 from autolog._config import ENVIRONMENT
 from autolog._session import session
 
 # Our own failures must raise in tests, in this process and in every subprocess.
 os.environ["AUTOLOG_TESTING"] = "1"
+# The faulty:// test backend, also for subprocesses that turn testing mode off.
+os.environ["AUTOLOG_PLUGINS"] = "autolog.testing"
 
 pytest_plugins = ["tests.support.fixtures_server", "tests.support.fixtures_ui"]
 
@@ -54,7 +56,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.chdir(tmp_path)
     session.reset()
     yield tmp_path
-    integration.disable_all()
+    _integrations.disable_all()
     session.reset()
 
 

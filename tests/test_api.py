@@ -170,7 +170,7 @@ class TestValues:
         assert len(autolog.get_run(run.id).params["long"]) == 6000
 
     def test_secret_params_and_url_credentials_never_reach_the_journal(self, store: Path) -> None:
-        """Secret-looking keys become *** and user:password@ is stripped, on disk too."""
+        """Secret-looking keys become *** and URL passwords are hidden, on disk too."""
         with autolog.start_run() as run:
             run.log_params(
                 {
@@ -185,7 +185,7 @@ class TestValues:
         read = autolog.get_run(run.id)
         assert read.params["db_password"] == read.params["api_key"] == "***"
         assert read.params["sas"] == "***"
-        assert read.params["uri"] == "postgresql://db:5432/x"
+        assert read.params["uri"] == "postgresql://bob:***@db:5432/x"
         assert read.tags["AZURE_CONNECTION_STRING"] == "***"
         journal = (store / run.id / "journal.jsonl").read_text()
         for secret in ("hunter2", "k-123", "hunter3", "zzz", "sig=abc"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -119,6 +120,180 @@ class TestHooks:
         finally:
             pm.unregister(plugin)
         assert autolog.get_run(run.id).metrics == {"x": 1.0}
+
+    def test_a_new_style_wrapper_plugin_wraps_the_backend_hook(self, tmp_path: Path) -> None:
+        """A @hookimpl(wrapper=True) autolog_backend sees the inner backend and can replace it."""
+        seen = []
+
+        class Counting(Backend):
+            def __init__(self, inner: Backend) -> None:
+                self.inner, self.uri, self.remote = inner, inner.uri, inner.remote
+
+            def search_runs(self, experiment=None, filter=None):
+                seen.append("search")
+                return self.inner.search_runs(experiment, filter)
+
+        class Wrapper:
+            @autolog.hookimpl(wrapper=True)
+            def autolog_backend(self, uri, config):
+                backend = yield
+                seen.append(type(backend).__name__)
+                return Counting(backend) if backend is not None else None
+
+        plugin = Wrapper()
+        pm.register(plugin)
+        try:
+            autolog.autolog(backend="./runs")
+            with autolog.start_run():
+                autolog.log_metric("m", 1.0)
+            [found] = autolog.search_runs()
+        finally:
+            pm.unregister(plugin)
+        assert found.metrics == {"m": 1.0}
+        assert seen == ["LocalBackend", "search"]
+
+    def test_an_old_style_hookwrapper_sees_the_outcome(self, tmp_path: Path) -> None:
+        """A @hookimpl(hookwrapper=True) autolog_backend gets pluggy's result object."""
+        results = []
+
+        class OldWrapper:
+            @autolog.hookimpl(hookwrapper=True)
+            def autolog_backend(self, uri, config):
+                outcome = yield
+                results.append(type(outcome.get_result()).__name__)
+
+        plugin = OldWrapper()
+        pm.register(plugin)
+        try:
+            autolog.autolog(backend="./runs")
+        finally:
+            pm.unregister(plugin)
+        assert results == ["LocalBackend"]
+
+    def test_a_broken_wrapper_skips_only_itself(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A wrapper raising before or after its yield warns; the backend is still found."""
+        monkeypatch.setenv("AUTOLOG_TESTING", "0")
+
+        class Before:
+            @autolog.hookimpl(wrapper=True)
+            def autolog_backend(self, uri, config):
+                raise RuntimeError("broken before")
+                yield  # pragma: no cover
+
+        class After:
+            @autolog.hookimpl(wrapper=True)
+            def autolog_backend(self, uri, config):
+                yield
+                raise RuntimeError("broken after")
+
+        plugins = [Before(), After()]
+        pm.register(plugins[0], name="broken-before")
+        pm.register(plugins[1], name="broken-after")
+        try:
+            with pytest.warns(UserWarning) as caught:
+                autolog.autolog(backend="./runs")
+                with autolog.start_run():
+                    autolog.log_metric("m", 2.0)
+                [found] = autolog.search_runs()
+        finally:
+            for plugin in plugins:
+                pm.unregister(plugin)
+        messages = " ".join(str(w.message) for w in caught)
+        assert "broken-before" in messages and "broken-after" in messages
+        assert found.metrics == {"m": 2.0}
+
+    def test_a_wrapper_passes_an_inner_exception_on_or_handles_it(self, tmp_path: Path) -> None:
+        """pluggy's semantics hold: the wrapper sees an inner error and may answer instead."""
+        from autolog.errors import InvalidInputError
+
+        class Refusing:
+            @autolog.hookimpl(tryfirst=True)
+            def autolog_backend(self, uri, config):
+                if uri == "refuse://":
+                    raise InvalidInputError("refused on purpose")
+
+        class Rescuing:
+            @autolog.hookimpl(wrapper=True)
+            def autolog_backend(self, uri, config):
+                try:
+                    return (yield)
+                except InvalidInputError:
+                    if uri != "refuse://":
+                        raise
+                    return None
+
+        plugins = [Refusing(), Rescuing()]
+        for plugin in plugins:
+            pm.register(plugin)
+        try:
+            from autolog._config import resolve
+            from autolog.backend import backend_for
+            from autolog.errors import ConfigurationError
+
+            with pytest.raises(ConfigurationError, match="no backend handles 'refuse://'"):
+                backend_for("refuse://", resolve({}))
+        finally:
+            for plugin in plugins:
+                pm.unregister(plugin)
+
+    def test_the_faulty_backend_is_a_testing_plugin_only(self, tmp_path: Path) -> None:
+        """faulty:// exists under AUTOLOG_TESTING=1 and is unknown in ordinary use."""
+        from autolog.plugins import TESTING_PLUGINS
+
+        autolog.autolog(backend=["./runs", "faulty://refuse"])
+        assert "autolog.testing" in TESTING_PLUGINS
+        assert pm.get_plugin("autolog.testing") is not None
+        assert "autolog.testing" not in DEFAULT_PLUGINS
+        code = (
+            "import autolog\n"
+            "try:\n    autolog.autolog(backend=['./runs', 'faulty://raise'])\n"
+            "except autolog.AutologError as e:\n    print('refused:', e)\n"
+        )
+        env = {
+            k: v for k, v in os.environ.items() if k not in ("AUTOLOG_TESTING", "AUTOLOG_PLUGINS")
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        assert "refused: no backend handles 'faulty://raise'" in done.stdout, done.stderr
+
+    def test_save_and_load_hooks_run_unrecorded(self, store: Path) -> None:
+        """A fit made inside a plugin's save or load hook is not recorded as a run."""
+        import numpy as np
+        from sklearn.linear_model import LinearRegression
+
+        X, y = np.arange(8.0).reshape(4, 2), np.arange(4.0)
+
+        class Boxed:
+            pass
+
+        class Plugin:
+            @autolog.hookimpl(tryfirst=True)
+            def autolog_save_model(self, model, path, config):
+                if not isinstance(model, Boxed):
+                    return None
+                LinearRegression().fit(X, y)  # a framework call of the plugin's own
+                (path / "box.txt").write_text("box")
+                return {"flavor": "box"}
+
+            @autolog.hookimpl(tryfirst=True)
+            def autolog_load_model(self, path, manifest):
+                if manifest["flavor"] != "box":
+                    return None
+                LinearRegression().fit(X, y)
+                return Boxed()
+
+        plugin = Plugin()
+        pm.register(plugin)
+        try:
+            with autolog.start_run() as run:
+                run.log_model(Boxed())
+            assert isinstance(autolog.load_model(run.id), Boxed)
+            assert [r.id for r in autolog.search_runs()] == [run.id]
+        finally:
+            pm.unregister(plugin)
 
     def test_every_hook_is_documented_and_tested(self) -> None:
         """Each hookspec has a docstring, is named in the plugin docs and used in a test."""

@@ -53,7 +53,7 @@ class TestProvenance:
         tags = autolog.get_run(out.stdout.strip(), backend=str(tmp_path / "runs")).tags
         assert tags["autolog.source.script"] == str(tmp_path / "train.py")
         assert tags["autolog.source.args"] == (
-            "--lr 0.1 --api-key *** --password=*** db=postgresql://h/db"
+            "--lr 0.1 --api-key *** --password=*** db=postgresql://u:***@h/db"
         )
         assert tags["autolog.git.commit"] == head
         assert tags["autolog.git.dirty"] == "false"

@@ -18,8 +18,8 @@ import autolog
 from autolog._journal import Journal
 from autolog._shipper import Shipper, backend_key
 from autolog._store import LocalStore
-from autolog.backends.faulty import FaultyBackend
 from autolog.errors import AutologWarning
+from autolog.testing import FaultyBackend
 
 
 def log_run(name: str, steps: int) -> str:

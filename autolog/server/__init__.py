@@ -2,9 +2,12 @@
 
     autolog server [--host 127.0.0.1] [--port 5000] [--store sqlite:///autolog.db]
                    [--artifacts ./autolog-artifacts] [--token TOKEN]
+                   [--allow-origin ORIGIN]... [--allow-host NAME]...
 
 Every option can also come from ``AUTOLOG_SERVER_HOST``, ``_PORT``, ``_STORE``,
-``_ARTIFACTS`` and ``_TOKEN``. The store is SQLite (WAL, fsync on commit) or
+``_ARTIFACTS``, ``_TOKEN``, ``_ALLOW_ORIGIN`` and ``_ALLOW_HOST`` (comma-separated);
+connection bounds from ``_HEADER_TIMEOUT``, ``_KEEP_ALIVE_TIMEOUT`` and
+``_MAX_CONNECTIONS``. The store is SQLite (WAL, fsync on commit) or
 PostgreSQL (``postgresql://user:password@host/db``), which several server
 processes can share. A response means the data is committed, so killing the
 server loses nothing it acknowledged; the schema is migrated at start.
@@ -24,6 +27,9 @@ from typing import Any
 
 from .._validation import strip_credentials
 
+SERVER_OPTIONS = ("host", "port", "store", "artifacts", "token")
+GUARD_OPTIONS = ("allow_origin", "allow_host")
+
 
 class _Stopped(Exception):
     """SIGTERM arrived: leave the serve loop like Ctrl-C does."""
@@ -35,7 +41,7 @@ def main(args: argparse.Namespace) -> int:
         from .settings import resolve_settings
 
         settings = resolve_settings(
-            {k: getattr(args, k, None) for k in ("host", "port", "store", "artifacts", "token")}
+            {k: getattr(args, k, None) for k in (*SERVER_OPTIONS, *GUARD_OPTIONS)}
         )
     except ValueError as exc:
         print(f"autolog: error: {exc}", file=sys.stderr)
@@ -77,8 +83,18 @@ def serve(settings: Any) -> int:
         f"  store {db.display_url}, artifacts {artifacts.location}, {auth}",
         flush=True,
     )
+    from .connections import uvicorn_options
+
+    limits = uvicorn_options(
+        settings.header_timeout, settings.keep_alive_timeout, settings.max_connections
+    )
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=10
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=10,
+        **limits,
     )
     previous = signal.signal(signal.SIGTERM, _raise_stopped)
     try:

@@ -34,6 +34,7 @@ from .artifacts import ArtifactStore
 from .endpoints import Endpoint
 from .errors import ApiError, too_large
 from .fields import parse_fields
+from .guard import CROSS_ORIGIN, GuardRules, RequestGuard
 from .openapi import openapi_document
 from .responses import error_response, json_response
 from .settings import ServerSettings
@@ -141,14 +142,18 @@ def create_app(
         routes=routes,
         exception_handlers={HTTPException: _not_found, Exception: _internal},
     )
-    return TokenAuth(app, settings.token)
+    rules = GuardRules.for_server(settings.host, settings.allow_host, settings.allow_origin)
+    return RequestGuard(TokenAuth(app, settings.token), rules)
 
 
 class TokenAuth:
     """Require ``Authorization: Bearer TOKEN`` on every path but /health, when a token is set.
 
     HTTP Basic with the token as password is accepted too, for clients that
-    only know user/password (``MLFLOW_TRACKING_USERNAME``/``PASSWORD``).
+    only know user/password (``MLFLOW_TRACKING_USERNAME``/``PASSWORD``) and
+    for the UI's pages, but not from a page of an ``--allow-origin`` origin:
+    the browser may have cached those credentials for the UI, so such a page
+    must send its own Bearer token.
     """
 
     def __init__(self, app: ASGIApp, token: str | None) -> None:
@@ -160,7 +165,7 @@ class TokenAuth:
             self.token is None
             or scope["type"] != "http"
             or scope["path"] in OPEN_PATHS
-            or self._authorised(scope)
+            or self._authorised(scope, basic=not scope.get(CROSS_ORIGIN))
         ):
             await self.app(scope, receive, send)
             return
@@ -177,16 +182,16 @@ class TokenAuth:
         )
         await response(scope, receive, send)
 
-    def _authorised(self, scope: Scope) -> bool:
+    def _authorised(self, scope: Scope, basic: bool) -> bool:
         assert self.token is not None
         header = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
         scheme, _, credential = header.partition(b" ")
         credential = credential.strip()
-        if scheme.lower() == b"basic":
+        if scheme.lower() == b"basic" and basic:
             try:
                 credential = b64decode(credential, validate=True).partition(b":")[2]
             except ValueError:
                 return False
-        elif scheme.lower() != b"bearer":
+        elif scheme.lower() != b"bearer":  # or Basic from an allowed other origin
             return False
         return hmac.compare_digest(credential, self.token)

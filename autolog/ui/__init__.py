@@ -1,6 +1,7 @@
 """``autolog ui``: the web UI over a local store or a blob container, read-only.
 
     autolog ui [STORE] [--host 127.0.0.1] [--port 5050]
+               [--allow-host NAME]... [--allow-origin ORIGIN]...
 
 STORE is a folder (default: the configured store, ``./autolog-runs``), a
 ``file:`` URI, or a blob URI such as ``wasbs://container@account.blob.core.windows.net/prefix``.
@@ -40,7 +41,7 @@ def main(args: argparse.Namespace) -> int:
         )
         return 1
     from .._config import resolve
-    from .._session import backend_for
+    from ..backend import backend_for
     from ..plugins import load_plugins
     from ..server import bind, server_url
     from .journal_reader import open_reader
@@ -65,8 +66,17 @@ def main(args: argparse.Namespace) -> int:
         + ("\n  listening on all interfaces, without a password" if everywhere else ""),
         flush=True,
     )
+    from ..server.connections import uvicorn_options
+    from ..server.guard import GuardRules
+
+    allowed = _names(args, "allow_host"), _names(args, "allow_origin")
+    rules = GuardRules.for_server(args.host, *allowed)
     config_uvicorn = uvicorn.Config(
-        create_ui_app(reader), log_level="warning", access_log=False, lifespan="off"
+        create_ui_app(reader, rules),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        **uvicorn_options(),
     )
     previous = signal.signal(signal.SIGTERM, _raise_stopped)
     try:
@@ -77,6 +87,11 @@ def main(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
         sock.close()
     return 0
+
+
+def _names(args: argparse.Namespace, option: str) -> list[str]:
+    """A repeatable ``--allow-*`` option, each value possibly comma-separated."""
+    return [name for value in getattr(args, option, None) or () for name in value.split(",")]
 
 
 def _raise_stopped(signum: int, frame: Any) -> None:

@@ -22,8 +22,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..server.guard import GuardRules, RequestGuard
 from .api import api_routes
 from .readers import Reader
 
@@ -70,10 +71,11 @@ def ui_routes(reader: Reader) -> list[BaseRoute]:
     ]
 
 
-def create_ui_app(reader: Reader) -> Starlette:
-    """The app of ``autolog ui``: the UI and ``/health``, read-only."""
+def create_ui_app(reader: Reader, rules: GuardRules | None = None) -> ASGIApp:
+    """The app of ``autolog ui``: the UI and ``/health``, behind the request guard."""
 
     async def health(request: Request) -> Response:
         return PlainTextResponse("OK")
 
-    return Starlette(routes=[Route("/health", health, methods=["GET"]), *ui_routes(reader)])
+    app = Starlette(routes=[Route("/health", health, methods=["GET"]), *ui_routes(reader)])
+    return RequestGuard(app, rules or GuardRules.for_server("127.0.0.1"))

@@ -21,8 +21,7 @@ import pytest
 import autolog
 from autolog._config import resolve
 from autolog._journal import read_journal
-from autolog._session import backend_for
-from autolog.backend import Batch
+from autolog.backend import Batch, backend_for
 from autolog.backends.azure import AzureBlobBackend
 from autolog.backends.azure_artifacts import (
     SHA256_METADATA,

@@ -53,6 +53,16 @@ class Batches(keras.utils.PyDataset):
         return X[index * 5 : (index + 1) * 5], Y[index * 5 : (index + 1) * 5]
 
 
+class CountedBatches(Batches):
+    """Batches that count how many times one is read."""
+
+    reads = 0
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        self.reads += 1
+        return super().__getitem__(index)
+
+
 class RaiseAt(keras.callbacks.Callback):
     """A user callback that raises ``error`` at the end of epoch ``epoch``."""
 
@@ -101,11 +111,18 @@ class TestFitRun:
         assert (run.params["batch_size"], run.params["steps_per_epoch"]) == ("10", "4")
         assert steps(run.id, "loss") == [0, 1]
 
-    def test_pydataset_batch_size_and_steps_are_inferred(self, store: Path) -> None:
-        """A PyDataset fit works and records its batch size and number of batches."""
-        make_model().fit(Batches(), epochs=2, verbose=0)
+    def test_pydataset_steps_are_inferred_and_no_batch_is_read_ahead(self, store: Path) -> None:
+        """A PyDataset fit records its number of batches; without a batch_size attribute it
+        gets no batch_size param, because finding it out would read a batch before Keras."""
+        autolog.autolog(disable=True)
+        unrecorded = CountedBatches()
+        make_model().fit(unrecorded, epochs=2, verbose=0)
+        autolog.autolog(backend=str(store))
+        dataset = CountedBatches()
+        make_model().fit(dataset, epochs=2, verbose=0)
         run = only_run()
-        assert (run.params["batch_size"], run.params["steps_per_epoch"]) == ("5", "8")
+        assert run.params["steps_per_epoch"] == "8" and "batch_size" not in run.params
+        assert dataset.reads == unrecorded.reads  # what Keras reads itself, nothing more
         assert steps(run.id, "loss") == [0, 1]
 
     def test_user_callbacks_are_untouched_and_refits_log_once(self, store: Path) -> None:

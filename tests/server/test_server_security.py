@@ -12,6 +12,7 @@ from tests.support.restapi import Api
 
 TOKEN = "s3cret-token"
 ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts"
+JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture(scope="module")
@@ -102,13 +103,13 @@ class TestBadRequests:
     def test_oversized_json_body_answers_413(self, api: Api):
         """A JSON body over MLflow's 1 MB limit is refused with 413 before it is parsed."""
         body = json.dumps({"run_id": "x", "tags": [{"key": "k", "value": "v" * 1_100_000}]})
-        response = api.http.post("/api/2.0/mlflow/runs/log-batch", content=body)
+        response = api.http.post("/api/2.0/mlflow/runs/log-batch", content=body, headers=JSON)
         assert response.status_code == 413
 
     @pytest.mark.parametrize("body", [b"{", b"[1, 2]", b'"text"', b"\xff\xfe", b"{" * 100_000])
     def test_malformed_json_answers_400_with_a_message(self, api: Api, body):
         """Bodies that are not a JSON object answer 400 BAD_REQUEST saying so."""
-        response = api.http.post("/api/2.0/mlflow/runs/search", content=body)
+        response = api.http.post("/api/2.0/mlflow/runs/search", content=body, headers=JSON)
         assert response.status_code == 400
         assert response.json()["error_code"] == "BAD_REQUEST" and response.json()["message"]
 

@@ -1,4 +1,12 @@
-"""A backend that fails on purpose, to prove that training never notices.
+"""Test helpers for autolog and its plugins: a backend that fails on purpose.
+
+This module is a plugin registered only for tests: automatically when
+``AUTOLOG_TESTING=1`` is set (in the test process and every subprocess it
+starts, which inherit the variable), or by hand with
+``autolog.plugins.pm.register(autolog.testing)``. Ordinary use never sees the
+``faulty://`` scheme.
+
+The ``faulty://`` backend fails in chosen ways, to prove that training never notices.
 
 ``faulty://raise`` raises on every call, ``faulty://hang`` never returns,
 ``faulty://slow?delay=0.2&target=PATH`` waits ``delay`` seconds per batch and
@@ -17,11 +25,11 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-from .._config import Config
-from ..backend import Backend, Batch
-from ..errors import BackendError, ConfigurationError
-from ..hookspecs import hookimpl
-from .local import LocalBackend
+from ._config import Config
+from .backend import Backend, Batch
+from .backends.local import LocalBackend
+from .errors import BackendError, ConfigurationError
+from .hookspecs import hookimpl
 
 MODES = ("raise", "hang", "slow", "flaky", "reject", "refuse")
 
