@@ -26,8 +26,12 @@ _warned: set[str] = set()
 
 
 def unreachable(exc: BaseException) -> bool:
-    """True when ``exc`` says the backend could not be reached (or is down), not that it refused."""
-    return isinstance(exc, BackendError) and not getattr(exc, "permanent", False)
+    """True when ``exc`` says the backend could not be reached (or is down).
+
+    Not for what it answered: a refusal, or bytes that fail their sha256 check,
+    must reach the caller rather than be papered over with the local copy.
+    """
+    return isinstance(exc, BackendError) and bool(getattr(exc, "unreachable", False))
 
 
 class JournalFallback(Backend):

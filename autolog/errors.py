@@ -44,6 +44,10 @@ class BackendError(AutologError):
 
     permanent = False
     refuses_everything = False
+    #: True when the backend could not be reached at all (connection refused, timeout,
+    #: a 503): reads may then answer from the local journal. Never for an answer it gave
+    #: (a refusal, a checksum that does not match).
+    unreachable = False
     #: True when the backend already warned the user about this problem itself.
     reported = False
 

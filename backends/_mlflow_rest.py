@@ -44,6 +44,11 @@ class ServerUnavailableError(BackendError):
     retry_after: float | None = None
     status: int | None = None
 
+    @property
+    def unreachable(self) -> bool:  # type: ignore[override]
+        """No answer, or one saying the server is down or overloaded (not a 500 to a batch)."""
+        return self.status is None or self.status in (408, 429, 502, 503, 504)
+
 
 class ServerRejectedError(BackendError):
     """The server refused the request (a 4xx); sending it again cannot succeed."""
