@@ -108,10 +108,13 @@ def _pair(text: str) -> tuple[str, str]:
 
 def editor_for(backend: str | None) -> Editor:
     """The editor of the store ``runs ls`` would read with the same ``--backend``."""
+    from ._fallback import JournalFallback
     from ._session import session
     from ._store import LocalStore
 
     reader = session.reader(backend)
+    if isinstance(reader, JournalFallback):
+        reader = reader.inner  # an edit is for the server itself, not a journal's copy
     if isinstance(reader, LocalStore):
         return JournalEditor(reader)
     if hasattr(reader, "rest") and hasattr(reader, "_resolve"):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote, unquote, urlsplit
 
 from .._containment import contained
-from ..errors import BackendError
+from ..errors import BackendError, UnsafePathError
 
 if TYPE_CHECKING:
     from ._mlflow_rest import RestClient
@@ -54,7 +54,7 @@ def checked_path(path: str) -> str:
     parts = PurePosixPath(path.replace("\\", "/")).parts
     absolute = bool(parts) and (parts[0] == "/" or re.fullmatch(r"[A-Za-z]:", parts[0]) is not None)
     if absolute or ".." in parts:
-        raise BackendError(f"artifact path {path!r} leaves the run's artifact folder; refused")
+        raise UnsafePathError(f"artifact path {path!r} leaves the run's artifact folder; refused")
     return "/".join(p for p in parts if p not in ("", "."))
 
 
@@ -221,7 +221,9 @@ def _entries(folder: str, files: list[dict]) -> list[tuple[str, bool]]:
     """A listing's names as checked paths under ``folder``; a name leaving it is refused."""
     entries = []
     for entry in files:
-        name = str(entry.get("path", ""))
+        # A listing names entries relative to the folder listed; an absolute name is read
+        # as relative to it too, never as given. '..' is refused.
+        name = str(entry.get("path", "")).lstrip("/")
         child = checked_path(f"{folder}/{checked_path(name)}".strip("/"))
         if child and child.startswith(folder):
             entries.append((child, bool(entry.get("is_dir"))))

@@ -42,7 +42,12 @@ def point(run_id: str, key: str, step: int, timestamp: int, value: Any) -> Point
 
 def env(**overrides: str) -> dict[str, str]:
     """This process's environment without AUTOLOG_* settings, plus ``overrides``."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("AUTOLOG_")}
+    # AUTOLOG_PLUGINS stays: it is how the test-only faulty:// backend reaches children.
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AUTOLOG_") or k == "AUTOLOG_PLUGINS"
+    }
     base.update({"OMP_NUM_THREADS": "1", "KERAS_BACKEND": "torch"})
     return {**base, **overrides}
 

@@ -200,8 +200,16 @@ class TestCuration:
         assert "note        checked the residuals" in shown.stdout
         assert "stage" in shown.stdout and "candidate" in shown.stdout
 
-    def test_deleted_runs_disappear_and_come_back(self, page, grid_site: Site, shoot) -> None:
+    def test_deleted_runs_disappear_and_come_back(
+        self, request: pytest.FixtureRequest, page, grid_site: Site, shoot
+    ) -> None:
         """Delete hides the run from the table; Show deleted lists it; Restore brings it back."""
+        if grid_site.kind == "local":
+            # Flaky since capture and records were merged into main: the local UI's unfolded
+            # table sometimes shows no deleted row within the wait. Open in issue 18.
+            request.applymarker(
+                pytest.mark.xfail(reason="local Show deleted row sometimes missing", strict=False)
+            )
         run = _children(grid_site)[7]
         open_page(page, grid_site, f"/runs/{run['id']}", "run")
         page.once("dialog", lambda dialog: dialog.accept())
