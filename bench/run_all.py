@@ -256,82 +256,72 @@ def rows(results: dict) -> list[tuple[str, list[float], list[float], str]]:
     """(measure, our samples, MLflow's samples, unit kind) for each line of the table."""
     imports, work, servers = results["imports"], results["workloads"], results["servers"]
 
-    def per_epoch(tool: str, workload: str, epochs: int) -> list[float]:
-        return [s / epochs for s in work[tool][workload]["added_s"]]
+    def pair(source: dict, *keys: str) -> tuple[list[float], list[float]]:
+        """Our samples and MLflow's, found under ``keys`` in each tool's part of ``source``."""
+        found = []
+        for tool in ("autolog", "mlflow"):
+            value = source[tool]
+            for key in keys:
+                value = value[key]
+            found.append(value)
+        return found[0], found[1]
+
+    def per_epoch(workload: str, epochs: int) -> tuple[list[float], list[float]]:
+        ours, theirs = pair(work, workload, "added_s")
+        return [s / epochs for s in ours], [s / epochs for s in theirs]
 
     table = [
         (
             "`import X; X.autolog()`, fresh process, timed inside it",
-            imports["autolog"]["inside_s"],
-            imports["mlflow"]["inside_s"],
+            *pair(imports, "inside_s"),
             "s",
         ),
         (
             "same, wall time of the whole process (interpreter start included)",
-            imports["autolog"]["process_s"],
-            imports["mlflow"]["process_s"],
+            *pair(imports, "process_s"),
+            "s",
+        ),
+        (
+            "added per `LogisticRegression(max_iter=200).fit`, 2000x20",
+            *pair(work, "sklearn", "added_s"),
+            "s",
+        ),
+        (
+            "added per `ARIMA(order=(2,1,1)).fit()`, 300 points",
+            *pair(work, "arima", "added_s"),
+            "s",
+        ),
+        ("added per epoch, Keras, 50 epochs", *per_epoch("keras", 50), "s"),
+        ("added per epoch, Lightning, 30 epochs", *per_epoch("lightning", 30), "s"),
+        (
+            "metric points/s from the training thread, single calls",
+            *pair(work, "metrics", "single_points_per_s"),
+            "rate",
+        ),
+        (
+            "metric points/s, `log_metrics` batches of 10",
+            *pair(work, "metrics", "batch10_points_per_s"),
+            "rate",
+        ),
+        (
+            "server ready, fresh SQLite store (start until `/health` answers)",
+            *pair(servers, "ready_fresh_s"),
             "s",
         ),
     ]
-    for workload, label in (
-        ("sklearn", "added per `LogisticRegression(max_iter=200).fit`, 2000x20"),
-        ("arima", "added per `ARIMA(order=(2,1,1)).fit()`, 300 points"),
-    ):
-        table.append(
-            (
-                label,
-                work["autolog"][workload]["added_s"],
-                work["mlflow"][workload]["added_s"],
-                "s",
-            )
-        )
-    for workload, label, epochs in (
-        ("keras", "added per epoch, Keras, 50 epochs", 50),
-        ("lightning", "added per epoch, Lightning, 30 epochs", 30),
-    ):
-        table.append(
-            (
-                label,
-                per_epoch("autolog", workload, epochs),
-                per_epoch("mlflow", workload, epochs),
-                "s",
-            )
-        )
-    for key, label in (
-        ("single_points_per_s", "metric points/s from the training thread, single calls"),
-        ("batch10_points_per_s", "metric points/s, `log_metrics` batches of 10"),
-    ):
-        table.append(
-            (label, work["autolog"]["metrics"][key], work["mlflow"]["metrics"][key], "rate")
-        )
-    table.append(
-        (
-            "server ready, fresh SQLite store (start until `/health` answers)",
-            servers["autolog"]["ready_fresh_s"],
-            servers["mlflow"]["ready_fresh_s"],
-            "s",
-        )
-    )
     if "ready_restart_s" in servers["autolog"]:
         table.append(
-            (
-                "server ready, restart on the same store",
-                servers["autolog"]["ready_restart_s"],
-                servers["mlflow"]["ready_restart_s"],
-                "s",
-            )
+            ("server ready, restart on the same store", *pair(servers, "ready_restart_s"), "s")
         )
     table += [
         (
             "server resident memory after ingest (process tree)",
-            servers["autolog"]["rss_after_ingest_mib"],
-            servers["mlflow"]["rss_after_ingest_mib"],
+            *pair(servers, "rss_after_ingest_mib"),
             "mib",
         ),
         (
             "server ingest, 4 clients, 1000-point `log-batch` requests",
-            servers["autolog"]["ingest_points_per_s"],
-            servers["mlflow"]["ingest_points_per_s"],
+            *pair(servers, "ingest_points_per_s"),
             "rate",
         ),
     ]

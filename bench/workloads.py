@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import importlib
 import json
 import logging
 import os
@@ -49,56 +50,40 @@ WORKLOADS = ("sklearn", "arima", "keras", "lightning", "metrics")
 # -- the two tools -------------------------------------------------------------
 
 
-class Autolog:
+class Tool:
+    """One tracking library driven through the calls both share; ``name`` is its module."""
+
+    name = ""
+
+    def __init__(self) -> None:
+        self.module: Any = importlib.import_module(self.name)
+
+    def enable(self) -> None:
+        self.module.autolog()
+
+    def disable(self) -> None:
+        self.module.autolog(disable=True)
+
+    def start_run(self) -> Any:
+        return self.module.start_run()
+
+    def log_metric(self, key: str, value: float, step: int) -> None:
+        self.module.log_metric(key, value, step=step)
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        self.module.log_metrics(metrics, step=step)
+
+
+class Autolog(Tool):
     """autolog with its defaults: every integration, the local store in the working directory."""
 
     name = "autolog"
 
-    def __init__(self) -> None:
-        import autolog
 
-        self.module = autolog
-
-    def enable(self) -> None:
-        self.module.autolog()
-
-    def disable(self) -> None:
-        self.module.autolog(disable=True)
-
-    def start_run(self) -> Any:
-        return self.module.start_run()
-
-    def log_metric(self, key: str, value: float, step: int) -> None:
-        self.module.log_metric(key, value, step=step)
-
-    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
-        self.module.log_metrics(metrics, step=step)
-
-
-class Mlflow:
+class Mlflow(Tool):
     """MLflow with its defaults: ``mlflow.autolog()``, ``sqlite:///mlflow.db`` in the cwd."""
 
     name = "mlflow"
-
-    def __init__(self) -> None:
-        import mlflow
-
-        self.module = mlflow
-
-    def enable(self) -> None:
-        self.module.autolog()
-
-    def disable(self) -> None:
-        self.module.autolog(disable=True)
-
-    def start_run(self) -> Any:
-        return self.module.start_run()
-
-    def log_metric(self, key: str, value: float, step: int) -> None:
-        self.module.log_metric(key, value, step=step)
-
-    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
-        self.module.log_metrics(metrics, step=step)
 
 
 TOOLS = {"autolog": Autolog, "mlflow": Mlflow}

@@ -5,9 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,17 +13,11 @@ import pytest
 import autolog
 from autolog._journal import read_journal
 from autolog._records import RunReplay
+from tests.support.processes import run_autolog_cli
 
 
 def cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "autolog", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **(env or {})},
-    )
+    return run_autolog_cli(*args, cwd=cwd, env=env, timeout=60)
 
 
 @pytest.fixture

@@ -15,12 +15,19 @@ import pytest
 
 import autolog
 from autolog._journal import read_journal
+from tests.support.processes import run_autolog_cli
 
 
-def run_script(code: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60):
+def run_script(
+    code: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    args: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter in ``cwd``; return the CompletedProcess."""
     return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
+        [sys.executable, "-c", textwrap.dedent(code), *args],
         cwd=cwd,
         env={**os.environ, **(env or {})},
         capture_output=True,
@@ -117,22 +124,9 @@ class TestBrokenBackends:
     @pytest.mark.parametrize("backend", ["faulty://raise", "faulty://hang"])
     def test_script_result_and_exit_code_unchanged(self, tmp_path: Path, backend: str) -> None:
         """A backend that raises or hangs: same output and exit code as without autolog."""
-        plain = subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(TRAINING), "none", "0"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        plain = run_script(TRAINING, tmp_path, args=("none", "0"))
         started = time.monotonic()
-        broken = subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(TRAINING), backend, "1.5"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={**os.environ, "AUTOLOG_TESTING": "0"},
-        )
+        broken = run_script(TRAINING, tmp_path, env={"AUTOLOG_TESTING": "0"}, args=(backend, "1.5"))
         assert time.monotonic() - started < 20
         assert (
             (broken.returncode, broken.stdout)
@@ -144,31 +138,11 @@ class TestBrokenBackends:
 
     def test_sync_after_a_raising_backend_delivers_everything_once(self, tmp_path: Path) -> None:
         """Records a raising backend refused reach a healthy one with autolog sync, once."""
-        subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(TRAINING), "faulty://raise", "0.5"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={**os.environ, "AUTOLOG_TESTING": "0"},
-        )
+        run_script(TRAINING, tmp_path, env={"AUTOLOG_TESTING": "0"}, args=("faulty://raise", "0.5"))
         replica = tmp_path / "replica"
         for _ in range(2):  # a second sync has nothing left to send
-            done = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "autolog",
-                    "sync",
-                    "--dir",
-                    "runs",
-                    "--backend",
-                    str(replica),
-                ],
-                cwd=tmp_path,
-                capture_output=True,
-                text=True,
-                timeout=60,
+            done = run_autolog_cli(
+                "sync", "--dir", "runs", "--backend", str(replica), cwd=tmp_path, timeout=60
             )
             assert done.returncode == 0, done.stderr
         assert "0 record(s) of 0 run(s)" in done.stderr
@@ -289,13 +263,7 @@ class TestRefusals:
         for run in arrived.values():
             history = autolog.get_metric_history(run.id, "loss", backend=str(target))
             assert [p.step for p in history] == list(range(20))
-        sync = subprocess.run(
-            [sys.executable, "-m", "autolog", "sync", "--dir", "runs", "--backend", uri],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        sync = run_autolog_cli("sync", "--dir", "runs", "--backend", uri, cwd=tmp_path, timeout=120)
         assert sync.returncode == 1
         assert "1 run(s) refused" in sync.stderr and "answers 500" in sync.stderr
 
@@ -318,18 +286,11 @@ class TestRefusals:
         """autolog sync sends what it can, names the refused runs, and exits 1."""
         with autolog.start_run(name="bad"), autolog.start_run(name="good"):
             pass
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "autolog",
-                "sync",
-                "--backend",
-                f"faulty://reject?name=bad&target={tmp_path / 'target'}",
-            ],
+        done = run_autolog_cli(
+            "sync",
+            "--backend",
+            f"faulty://reject?name=bad&target={tmp_path / 'target'}",
             cwd=tmp_path,
-            capture_output=True,
-            text=True,
             timeout=60,
         )
         assert done.returncode == 1

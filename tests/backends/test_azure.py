@@ -12,7 +12,6 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -39,14 +38,6 @@ from tests.support.azurite import (
     clean_azure_environment,
     unique_container,
 )
-
-
-@pytest.fixture(scope="module")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
-    """One Azurite for the module; each test gets its own container in it."""
-    server = Azurite(tmp_path_factory.mktemp("azurite") / "data").start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

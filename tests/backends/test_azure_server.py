@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
@@ -55,14 +55,6 @@ print(run.info.run_id)
 """
 
 
-@pytest.fixture(scope="module")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
-    """One Azurite for the module; each test gets its own container in it."""
-    server = Azurite(tmp_path_factory.mktemp("azurite") / "data").start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def azure_env(azurite: Azurite) -> dict[str, str]:
     """The account key and Azurite's endpoint, as an operator exports them for the server."""
@@ -74,22 +66,17 @@ def azure_env(azurite: Azurite) -> dict[str, str]:
 
 
 @pytest.fixture
-def start_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., AutologServer]]:
-    """Start ``autolog server`` processes with only the Azure settings given; killed at the end."""
+def start_server(
+    start_server: Callable[..., AutologServer], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., AutologServer]:
+    """The suite's ``start_server``, with only the Azure settings given to each server."""
     for variable in AZURE_VARIABLES:  # the server inherits this process's environment
         monkeypatch.delenv(variable, raising=False)
-    started: list[AutologServer] = []
 
     def start(store: str, artifacts: str, env: dict[str, str], port: int = 0) -> AutologServer:
-        server = AutologServer(store, artifacts, port=port, env=env)  # type: ignore[arg-type]
-        started.append(server)
-        return server.start()
+        return start_server(store, artifacts=artifacts, env=env, port=port)
 
-    try:
-        yield start
-    finally:
-        for server in started:
-            server.kill()
+    return start
 
 
 def artifact_root(api: Api, server_run_id: str) -> str:

@@ -12,15 +12,13 @@ with a later ``autolog sync``.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.azurite import NO_IDENTITY_PROBES, Azurite, unique_container
+from tests.support.harness import autolog_cli, shell_env
 from tests.support.mlflow_env import MlflowEnv
 from tests.support.processes import MlflowServer, run_script
 
@@ -78,18 +76,6 @@ print(json.dumps({
 """
 
 
-@pytest.fixture(scope="module")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
-    server = Azurite(tmp_path_factory.mktemp("azurite") / "data").start()
-    yield server
-    server.stop()
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTOLOG_", "MLFLOW_"))}
-    return {**env, **extra}
-
-
 def train(folder: Path, script: str, env: dict[str, str]) -> tuple[str, str]:
     """Run a training script; its run id and stderr."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -98,15 +84,7 @@ def train(folder: Path, script: str, env: dict[str, str]) -> tuple[str, str]:
 
 
 def read_back(mlflow: MlflowEnv, folder: Path, url: str, run_id: str, env: dict) -> dict:
-    done = subprocess.run(
-        [str(mlflow.python), "-c", READ_BACK, url, run_id],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_script(READ_BACK, folder, env, python=str(mlflow.python), args=[url, run_id])
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -116,7 +94,7 @@ def wasbs_server(
 ) -> Iterator[tuple[str, dict[str, str]]]:
     """mlflow server keeping artifacts in Azurite, not serving them; its URL and client env."""
     root = azurite.uri(unique_container(), "mlruns")
-    env = clean_env(**azurite.env())
+    env = shell_env(**azurite.env())
     container = root.split("://", 1)[1].split("@", 1)[0]
     from azure.storage.blob import BlobServiceClient
 
@@ -171,9 +149,9 @@ class TestArtifactRootsMlflowDoesNotServe:
     ) -> None:
         """A --no-serve-artifacts folder on this machine: written there, listed by MLflow."""
         url, root = folder_server
-        run_id, stderr = train(tmp_path, script, clean_env(AUTOLOG_BACKEND=url))
+        run_id, stderr = train(tmp_path, script, shell_env(AUTOLOG_BACKEND=url))
         assert "AutologWarning" not in stderr, stderr
-        seen = read_back(mlflow, tmp_path, url, run_id, clean_env())
+        seen = read_back(mlflow, tmp_path, url, run_id, shell_env())
         assert seen["status"] == "FINISHED" and seen["params"] and seen["metrics"]
         assert "model/manifest.json" in seen["files"], seen["files"]
         assert list(root.rglob("manifest.json"))
@@ -184,28 +162,14 @@ def test_unreachable_root_defers_only_the_artifacts(
 ) -> None:
     """Without Azure credentials the files wait; params, metrics and status arrive; sync sends."""
     url, env = wasbs_server
-    no_azure = clean_env(**NO_IDENTITY_PROBES)
+    no_azure = shell_env(**NO_IDENTITY_PROBES)
     run_id, stderr = train(tmp_path, SKLEARN_FIT, {**no_azure, "AUTOLOG_BACKEND": url})
     assert stderr.count("its artifacts wait") == 1, stderr
     seen = read_back(mlflow, tmp_path, url, run_id, env)
     assert seen["status"] == "FINISHED" and seen["params"] and seen["metrics"]
     assert seen["files"] == []
-    status = subprocess.run(
-        [sys.executable, "-P", "-m", "autolog", "status"],
-        cwd=tmp_path,
-        env=no_azure,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    status = autolog_cli("status", cwd=tmp_path, environ=no_azure)
     assert "artifact(s) waiting" in status.stdout, status.stdout
-    synced = subprocess.run(
-        [sys.executable, "-P", "-m", "autolog", "sync"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    synced = autolog_cli("sync", cwd=tmp_path, environ=env)
     assert synced.returncode == 0, synced.stderr
     assert "model/manifest.json" in read_back(mlflow, tmp_path, url, run_id, env)["files"]

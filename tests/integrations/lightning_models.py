@@ -106,3 +106,17 @@ def loaders(samples: int = 48, batch_size: int = 8, seed: int = 0) -> tuple[Data
     train = DataLoader(TensorDataset(x[:split], y[:split]), batch_size=batch_size)
     val = DataLoader(TensorDataset(x[split:], y[split:]), batch_size=batch_size)
     return train, val
+
+
+def make_trainer(namespace: Any = lp, **settings: Any) -> Any:
+    """A quiet CPU trainer, 3 epochs unless told otherwise."""
+    options = {
+        "max_epochs": 3,
+        "accelerator": "cpu",
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+        "logger": False,
+        "enable_checkpointing": False,
+        **settings,
+    }
+    return namespace.Trainer(**options)

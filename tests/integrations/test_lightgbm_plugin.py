@@ -8,16 +8,12 @@ it through its ``autolog`` entry point, exactly as after ``pip install``.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-PLUGIN = Path(__file__).resolve().parents[2] / "examples" / "plugins" / "autolog-lightgbm"
+from tests.support.plugins import install_plugin, run_with_plugin
 
 SCRIPT = textwrap.dedent(
     """
@@ -61,33 +57,13 @@ SCRIPT = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example plugin pip-installed (no dependencies, no network) into a temporary folder."""
-    work = tmp_path_factory.mktemp("plugin")
-    source = work / "source"
-    shutil.copytree(PLUGIN, source)  # building writes build/ and *.egg-info beside the sources
-    target = work / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-         "--no-build-isolation", "--target", str(target), str(source)],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return target
+    """The example plugin installed into a temporary folder."""
+    return install_plugin("autolog-lightgbm", tmp_path_factory.mktemp("plugin"))
 
 
 def recorded_runs(folder: Path, plugin: Path | None) -> list[dict]:
     """Run SCRIPT in a fresh interpreter, with or without the plugin, and return its runs."""
-    env = dict(os.environ)
-    if plugin is not None:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugin), env.get("PYTHONPATH")]))
-    done = subprocess.run(
-        [sys.executable, "-P", "-c", SCRIPT],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_with_plugin(SCRIPT, folder, plugin, timeout=120)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 

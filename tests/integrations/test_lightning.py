@@ -14,24 +14,10 @@ import wrapt
 
 import autolog
 
-from .lightning_models import PLRegressor, Regressor, TwoOptimizers, loaders
+from .lightning_models import PLRegressor, Regressor, TwoOptimizers, loaders, make_trainer
 from .recorded import only_run, steps, values
 
 torch.set_num_threads(1)
-
-
-def make_trainer(namespace: Any = lp, **settings: Any) -> Any:
-    """A quiet CPU trainer, 3 epochs unless told otherwise."""
-    options = {
-        "max_epochs": 3,
-        "accelerator": "cpu",
-        "enable_progress_bar": False,
-        "enable_model_summary": False,
-        "logger": False,
-        "enable_checkpointing": False,
-        **settings,
-    }
-    return namespace.Trainer(**options)
 
 
 def fit(model: Any = None, trainer: Any = None, **settings: Any) -> tuple[Any, Any]:

@@ -85,19 +85,10 @@ def test_statsmodels_results_lose_the_secret(store: Path) -> None:
 
 def test_lightning_hparams_token_is_not_in_the_model_file(store: Path) -> None:
     """save_hyperparameters(hf_token=...): *** in params, model file and the loaded hparams."""
-    import lightning.pytorch as lp
-
-    from .lightning_models import Regressor, loaders
+    from .lightning_models import Regressor, loaders, make_trainer
 
     model = Regressor(hf_token=HF_TOKEN, max_tokens=2048)
-    trainer = lp.Trainer(
-        max_epochs=1,
-        accelerator="cpu",
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        logger=False,
-        enable_checkpointing=False,
-    )
+    trainer = make_trainer(max_epochs=1)
     trainer.fit(model, *loaders())
     run = only_run()
     assert run.params["hf_token"] == "***" and run.params["max_tokens"] == "2048"

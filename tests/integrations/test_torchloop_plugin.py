@@ -10,16 +10,13 @@ interpreter, exactly as after ``pip install``. A real tiny model trains.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-PLUGIN = Path(__file__).resolve().parents[2] / "examples" / "plugins" / "autolog-torchloop"
+from tests.support.plugins import install_plugin, run_with_plugin
 
 SCRIPT = textwrap.dedent(
     """
@@ -65,31 +62,12 @@ SCRIPT = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example plugin pip-installed (no dependencies, no network) into a temporary folder."""
-    work = tmp_path_factory.mktemp("plugin")
-    source = work / "source"
-    shutil.copytree(PLUGIN, source)  # building writes build/ and *.egg-info beside the sources
-    target = work / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-         "--no-build-isolation", "--target", str(target), str(source)],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return target
+    """The example plugin installed into a temporary folder."""
+    return install_plugin("autolog-torchloop", tmp_path_factory.mktemp("plugin"))
 
 
 def run_script(folder: Path, plugin: Path, script: str = SCRIPT) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugin), env.get("PYTHONPATH")]))
-    return subprocess.run(
-        [sys.executable, "-P", "-c", script],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_with_plugin(script, folder, plugin)
 
 
 class TestTorchLoopPlugin:

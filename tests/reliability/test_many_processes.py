@@ -15,16 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.harness import (
-    count,
-    env,
-    point,
-    read_server,
-    read_store,
-    start_python,
-    write_script,
-)
-from tests.support.postgres import PostgresCluster
+from tests.support import harness
 from tests.support.processes import AutologServer
 from tests.support.restapi import Api
 
@@ -60,18 +51,8 @@ def expected_points(runs: dict, workers: dict[str, int]) -> list:
             for key, value in zip(KEYS, (1.0 / (step + 1), step / 1000, worker), strict=True):
                 found = stamps.get((run_id, key, step))
                 timestamp = found[3] if found else -1
-                expected.append(point(run_id, key, step, timestamp, value))
+                expected.append(harness.point(run_id, key, step, timestamp, value))
     return expected
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresCluster]:
-    """A throwaway PostgreSQL cluster for this module."""
-    cluster = PostgresCluster()
-    try:
-        yield cluster.start()
-    finally:
-        cluster.remove()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -96,10 +77,10 @@ class TestSixteenProcesses:
         self, tmp_path: Path, servers: list[AutologServer], summary, request
     ) -> None:
         """16 workers at once: 32 whole runs in the store, each point once on the server."""
-        script = write_script(tmp_path, "worker.py", WORKER)
+        script = harness.write_script(tmp_path, "worker.py", WORKER)
         urls = ",".join(server.url for server in servers)
         workers = [
-            start_python(script, urls, str(i), cwd=tmp_path, environ=env())
+            harness.start_python(script, urls, str(i), cwd=tmp_path, environ=harness.env())
             for i in range(PROCESSES)
         ]
         outputs = []
@@ -115,11 +96,13 @@ class TestSixteenProcesses:
             assert process.returncode == 0, stderr[-3000:]
         assert all(stdout.split()[1] == "True" for stdout, _ in outputs)  # flush delivered all
         parents = {stdout.split()[0]: i for i, (stdout, _) in enumerate(outputs)}
-        runs = read_store(tmp_path / "runs")
+        runs = harness.read_store(tmp_path / "runs")
         kind = request.node.callspec.params["servers"]
         where = "one server (SQLite)" if kind == "sqlite" else "two servers, one PostgreSQL"
 
-        local = count(expected_points(runs, parents), [p for r in runs.values() for p in r.points])
+        local = harness.count(
+            expected_points(runs, parents), [p for r in runs.values() for p in r.points]
+        )
         summary.add(f"{PROCESSES} processes at once into one local store", **local.row())
         assert local.lost == 0 and local.duplicated == 0, local.missing
         assert len(runs) == 2 * PROCESSES
@@ -131,11 +114,11 @@ class TestSixteenProcesses:
 
         api = Api(servers[0].url)
         try:
-            read = read_server(api, runs)
+            read = harness.read_server(api, runs)
         finally:
             api.close()
         journal_points = [p for run in runs.values() for p in run.points]
-        remote = count(journal_points, read.points, read.extra_copies)
+        remote = harness.count(journal_points, read.points, read.extra_copies)
         summary.add(f"{PROCESSES} processes at once into {where}", **remote.row())
         assert remote.lost == 0 and remote.duplicated == 0, remote.missing
         assert all(n == 1 for n in read.copies.values())

@@ -22,16 +22,7 @@ import httpx
 import pytest
 
 from autolog._journal import read_journal
-from tests.support.harness import (
-    autolog_cli,
-    count,
-    env,
-    point,
-    read_server,
-    read_store,
-    start_python,
-    write_script,
-)
+from tests.support import harness
 from tests.support.processes import AutologServer
 from tests.support.restapi import API, Api
 
@@ -83,7 +74,9 @@ class RestClient(threading.Thread):
                         response = None
                     if response is not None and response.status_code == 200:
                         self.acknowledged += [
-                            point(self.run_id, m["key"], m["step"], m["timestamp"], m["value"])
+                            harness.point(
+                                self.run_id, m["key"], m["step"], m["timestamp"], m["value"]
+                            )
                             for m in metrics
                         ]
                         break
@@ -101,7 +94,7 @@ def acknowledged_points(store: Path, run_id: str) -> list:
     journal = store / run_id / "journal.jsonl"
     records = read_journal(journal, warn=False)
     return [
-        point(run_id, r[1], r[3], r[4], r[2])
+        harness.point(run_id, r[1], r[3], r[4], r[2])
         for r, end in zip(records.records, records.ends, strict=True)
         if r[0] == "m" and end <= offset
     ]
@@ -116,7 +109,7 @@ class TestServerKilledMidIngest:
         server = AutologServer(f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "artifacts")
         server.start()
         api = Api(server.url)
-        script = write_script(tmp_path, "train.py", TRAINING)
+        script = harness.write_script(tmp_path, "train.py", TRAINING)
         totals = {"rest": [0, 0, 0, 0], "autolog": [0, 0, 0, 0], "acked": [0, 0, 0, 0]}
         retries, interrupted = 0, 0
         try:
@@ -125,12 +118,12 @@ class TestServerKilledMidIngest:
                 run_ids = [api.new_run("rest-clients") for _ in range(2)]
                 deadline = time.monotonic() + 60
                 clients = [RestClient(server.url, r, trial * 100_000, deadline) for r in run_ids]
-                training = start_python(
+                training = harness.start_python(
                     script,
                     server.url,
                     str(trial),
                     cwd=tmp_path,
-                    environ=env(AUTOLOG_TESTING="0"),
+                    environ=harness.env(AUTOLOG_TESTING="0"),
                 )
                 try:
                     for client in clients:
@@ -153,28 +146,30 @@ class TestServerKilledMidIngest:
                 # REST clients: every acknowledged batch is stored, once.
                 assert all(len(c.acknowledged) == BATCHES * BATCH for c in clients), context
                 stored = [
-                    point(run_id, m["key"], m["step"], m["timestamp"], m["value"])
+                    harness.point(run_id, m["key"], m["step"], m["timestamp"], m["value"])
                     for run_id in run_ids
                     for m in api.history(run_id, "m")
                 ]
-                rest = count([p for c in clients for p in c.acknowledged], stored)
+                rest = harness.count([p for c in clients for p in c.acknowledged], stored)
                 _add(totals["rest"], rest)
                 assert rest.lost == 0 and rest.duplicated == 0, (context, rest.missing)
                 # The training: what its shipper recorded as acknowledged is there, once.
                 run_id = stdout.split()[0]
                 store = tmp_path / "runs"
-                read = read_server(api, [run_id])
-                acked = count(acknowledged_points(store, run_id), read.points, read.extra_copies)
+                read = harness.read_server(api, [run_id])
+                acked = harness.count(
+                    acknowledged_points(store, run_id), read.points, read.extra_copies
+                )
                 _add(totals["acked"], acked)
                 assert acked.lost == 0 and acked.duplicated == 0, (context, acked.missing)
                 # Then autolog sync: everything the training logged, once.
-                sync = autolog_cli(
+                sync = harness.autolog_cli(
                     "sync", "--dir", "runs", "--backend", server.url, "--quiet", cwd=tmp_path
                 )
                 assert sync.returncode == 0, (context, sync.stderr)
-                journal = read_store(store)[run_id]
-                read = read_server(api, [run_id])
-                synced = count(journal.points, read.points, read.extra_copies)
+                journal = harness.read_store(store)[run_id]
+                read = harness.read_server(api, [run_id])
+                synced = harness.count(journal.points, read.points, read.extra_copies)
                 _add(totals["autolog"], synced)
                 assert synced.lost == 0 and synced.duplicated == 0, (context, synced.missing)
                 assert read.runs[run_id]["info"]["status"] == "FINISHED"

@@ -20,17 +20,7 @@ from pathlib import Path
 import pytest
 
 from autolog._store import LocalStore, sha256_file
-from tests.support.harness import (
-    autolog_cli,
-    count,
-    env,
-    point,
-    read_server,
-    read_store,
-    start_python,
-    store_points,
-    write_script,
-)
+from tests.support import harness
 
 pytestmark = pytest.mark.slow
 
@@ -86,7 +76,9 @@ def confirmed_points(lines: list[str], runs: dict) -> list:
             continue
         for key in keys:
             # A confirmed point the journal does not have is lost; its timestamp is unknown.
-            expected.append(stamps.get((run_id, key, step), point(run_id, key, step, -1, -1.0)))
+            expected.append(
+                stamps.get((run_id, key, step), harness.point(run_id, key, step, -1, -1.0))
+            )
     return expected
 
 
@@ -96,12 +88,12 @@ class TestKilledTraining:
     ) -> None:
         """20 kill -9 at random moments: every confirmed write reads back, none before is lost."""
         rng = random.Random(SEED)
-        script = write_script(tmp_path, "train.py", TRAINING)
+        script = harness.write_script(tmp_path, "train.py", TRAINING)
         store = tmp_path / "runs"
         sent, found, lost, duplicated, torn = 0, 0, 0, 0, 0
         for trial in range(TRIALS):
-            process = start_python(
-                script, str(store), cwd=tmp_path, environ=env(), stderr=subprocess.DEVNULL
+            process = harness.start_python(
+                script, str(store), cwd=tmp_path, environ=harness.env(), stderr=subprocess.DEVNULL
             )
             try:
                 first = process.stdout.readline()
@@ -117,9 +109,13 @@ class TestKilledTraining:
             output = first + rest
             lines = output.splitlines()[:-1] if not output.endswith("\n") else output.splitlines()
             reported = {line.split()[1] for line in lines}
-            runs = {run_id: run for run_id, run in read_store(store).items() if run_id in reported}
+            runs = {
+                run_id: run
+                for run_id, run in harness.read_store(store).items()
+                if run_id in reported
+            }
             expected = confirmed_points(lines, runs)
-            counts = count(expected, store_points(runs.values()))
+            counts = harness.count(expected, harness.store_points(runs.values()))
             sent, found, lost = sent + counts.sent, found + counts.found, lost + counts.lost
             duplicated += counts.duplicated
             torn += sum(run.torn_tail for run in runs.values())
@@ -166,7 +162,7 @@ class TestKilledTraining:
         """The public readers see every run of the killed store, ended or still RUNNING."""
         # A kill between creating a journal and writing its first record leaves an empty
         # journal: a run that never started, which readers rightly skip.
-        started = {run_id for run_id, run in read_store(store).items() if run.header}
+        started = {run_id for run_id, run in harness.read_store(store).items() if run.header}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "its last record is incomplete", by design
             runs = LocalStore(store).search_runs()
@@ -176,13 +172,13 @@ class TestKilledTraining:
 
     def _check_sync(self, store: Path, folder: Path, server, api, summary) -> None:
         """autolog sync sends each complete record of the killed store to a server, once."""
-        sync = autolog_cli(
+        sync = harness.autolog_cli(
             "sync", "--dir", str(store), "--backend", server.url, "--quiet", cwd=folder
         )
         assert sync.returncode == 0, sync.stderr
-        runs = {run_id: run for run_id, run in read_store(store).items() if run.header}
-        read = read_server(api, runs)
-        counts = count(store_points(runs.values()), read.points, read.extra_copies)
+        runs = {run_id: run for run_id, run in harness.read_store(store).items() if run.header}
+        read = harness.read_server(api, runs)
+        counts = harness.count(harness.store_points(runs.values()), read.points, read.extra_copies)
         summary.add("the killed stores, then autolog sync to a server", **counts.row())
         assert counts.lost == 0 and counts.duplicated == 0, counts.missing
         for run_id, run in runs.items():

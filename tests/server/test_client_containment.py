@@ -16,7 +16,7 @@ import pickle
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -246,6 +246,20 @@ def _model_dir(store: Path, run_id: str) -> Path:
     return store / run_id / "artifacts" / "model"
 
 
+def _swap_in_canary(folder: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """Replace the model's pickle by one that creates a file when unpickled; (pickle, canary)."""
+    [pickled] = [p for p in folder.iterdir() if p.suffix == ".pkl"]
+    canary = tmp_path / "unpickled"
+    pickled.write_bytes(pickle.dumps(Canary(canary)))
+    return pickled, canary
+
+
+def _edit_manifest(folder: Path, edit: Callable[[dict], object]) -> None:
+    manifest = json.loads((folder / MANIFEST).read_text())
+    edit(manifest)
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+
+
 def test_an_untouched_model_loads(saved_model):
     """The baseline: the same model loads back."""
     _, run_id = saved_model
@@ -255,10 +269,7 @@ def test_an_untouched_model_loads(saved_model):
 def test_a_swapped_model_file_is_refused_before_unpickling(saved_model, tmp_path: Path):
     """model.pkl replaced by another pickle: refused, and the other pickle never runs."""
     store, run_id = saved_model
-    folder = _model_dir(store, run_id)
-    [pickled] = [p for p in folder.iterdir() if p.suffix == ".pkl"]
-    canary = tmp_path / "unpickled"
-    pickled.write_bytes(pickle.dumps(Canary(canary)))
+    _, canary = _swap_in_canary(_model_dir(store, run_id), tmp_path)
     with pytest.raises(ModelIntegrityError, match="does not match"):
         autolog.load_model(run_id)
     assert not canary.exists()
@@ -268,12 +279,10 @@ def test_a_swapped_manifest_is_refused_before_unpickling(saved_model, tmp_path: 
     """model.pkl and a manifest that agrees with it, both swapped: the journal's sha refuses."""
     store, run_id = saved_model
     folder = _model_dir(store, run_id)
-    [pickled] = [p for p in folder.iterdir() if p.suffix == ".pkl"]
-    canary = tmp_path / "unpickled"
-    pickled.write_bytes(pickle.dumps(Canary(canary)))
-    manifest = json.loads((folder / MANIFEST).read_text())
-    manifest["files"][pickled.name] = sha256_file(pickled)
-    (folder / MANIFEST).write_text(json.dumps(manifest))
+    pickled, canary = _swap_in_canary(folder, tmp_path)
+    _edit_manifest(
+        folder, lambda manifest: manifest["files"].update({pickled.name: sha256_file(pickled)})
+    )
     with pytest.raises(ModelIntegrityError, match="recorded when the model was saved"):
         autolog.load_model(run_id)
     assert not canary.exists()
@@ -282,10 +291,7 @@ def test_a_swapped_manifest_is_refused_before_unpickling(saved_model, tmp_path: 
 def test_a_manifest_that_drops_the_model_file_is_refused(saved_model, tmp_path: Path):
     """A manifest that no longer lists model.pkl (so no sha is checked) is refused too."""
     store, run_id = saved_model
-    folder = _model_dir(store, run_id)
-    manifest = json.loads((folder / MANIFEST).read_text())
-    manifest["files"] = {}
-    (folder / MANIFEST).write_text(json.dumps(manifest))
+    _edit_manifest(_model_dir(store, run_id), lambda manifest: manifest.update(files={}))
     with pytest.raises(ModelIntegrityError):
         autolog.load_model(run_id)
 
@@ -297,12 +303,8 @@ def test_unlisted_files_are_never_opened(saved_model, tmp_path: Path):
     import shutil
 
     shutil.copytree(_model_dir(store, run_id), folder)
-    [pickled] = [p for p in folder.iterdir() if p.suffix == ".pkl"]
-    canary = tmp_path / "unpickled"
-    pickled.write_bytes(pickle.dumps(Canary(canary)))
-    manifest = json.loads((folder / MANIFEST).read_text())
-    del manifest["files"][pickled.name]
-    (folder / MANIFEST).write_text(json.dumps(manifest))
+    pickled, canary = _swap_in_canary(folder, tmp_path)
+    _edit_manifest(folder, lambda manifest: manifest["files"].pop(pickled.name))
     with pytest.raises(InternalError, match="FileNotFoundError"):  # a warning outside tests
         load_model_from(folder, sha256_file(folder / MANIFEST))
     assert not canary.exists() and not pickled.exists()

@@ -10,16 +10,15 @@ aside and the others arrive.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.support.harness import autolog_cli, run_python, shell_env
 from tests.support.network import free_port
-from tests.support.processes import AutologServer, run_script
+from tests.support.processes import run_script
 from tests.support.restapi import Api
 
 TRAIN = """
@@ -44,36 +43,26 @@ if sys.argv[1:] == ["kill"]:
 """
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    """The environment of a new shell: no AUTOLOG_* variable at all."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTOLOG_", "MLFLOW_"))}
-    return {**env, **extra}
-
-
-def train(folder: Path, url: str, *args: str) -> tuple[subprocess.CompletedProcess, float]:
+def train(
+    folder: Path, url: str, *args: str, code: str = TRAIN
+) -> tuple[subprocess.CompletedProcess, float]:
+    """Run ``code`` as train.py in a new shell with ``AUTOLOG_BACKEND=url``; how long it took."""
     script = folder / "train.py"
-    script.write_text(TRAIN)
+    script.write_text(code)
     started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-P", str(script), *args],
-        cwd=folder,
-        env=clean_env(AUTOLOG_BACKEND=url, AUTOLOG_TESTING="0"),
-        capture_output=True,
-        text=True,
-        timeout=120,
+    done = run_python(
+        script, *args, cwd=folder, environ=shell_env(AUTOLOG_BACKEND=url, AUTOLOG_TESTING="0")
     )
     return done, time.monotonic() - started
 
 
+def cli(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """``autolog ARGS`` typed in a new shell in ``folder``."""
+    return autolog_cli(*args, cwd=folder, environ=shell_env())
+
+
 def bare_sync(folder: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-P", "-m", "autolog", "sync", *args],
-        cwd=folder,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return cli(folder, "sync", *args)
 
 
 def assert_points_once(api: Api, run_id: str, steps: int) -> None:
@@ -85,7 +74,9 @@ def assert_points_once(api: Api, run_id: str, steps: int) -> None:
 
 
 class TestBareSync:
-    def test_server_down_then_bare_sync_delivers_every_point_once(self, tmp_path: Path) -> None:
+    def test_server_down_then_bare_sync_delivers_every_point_once(
+        self, tmp_path: Path, start_server
+    ) -> None:
         """With the server down all along, training exits quickly; a bare sync later delivers."""
         port = free_port()
         url = f"http://127.0.0.1:{port}"
@@ -106,68 +97,40 @@ class TestBareSync:
         assert url in down.stderr and "not sent" in down.stderr
 
         # Reads with the dead server as backend answer from the journal, with one warning.
-        listed = subprocess.run(
-            [sys.executable, "-P", "-m", "autolog", "runs", "ls", "-b", url],
-            cwd=tmp_path,
-            env=clean_env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        listed = cli(tmp_path, "runs", "ls", "-b", url)
         assert listed.returncode == 0, listed.stderr
         assert all(run_id[:12] in listed.stdout for run_id in ids)
         assert listed.stderr.count("answering from the local journal") == 1
-        shown = subprocess.run(
-            [sys.executable, "-P", "-m", "autolog", "runs", "show", ids[0][:12], "-b", url],
-            cwd=tmp_path,
-            env=clean_env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        shown = cli(tmp_path, "runs", "show", ids[0][:12], "-b", url)
         assert shown.returncode == 0, shown.stderr
         assert "lr" in shown.stdout and "answering from the local journal" in shown.stderr
 
-        server = AutologServer(f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "art", port=port)
-        try:
-            server.start()
-            synced = bare_sync(tmp_path)
-            assert synced.returncode == 0, synced.stderr
-            assert f"612 record(s) of 3 run(s) sent to {url}" in synced.stderr
-            again = bare_sync(tmp_path)
-            assert again.returncode == 0 and "0 record(s) of 0 run(s)" in again.stderr
-            api = Api(url)
-            try:
-                for run_id in ids:
-                    assert_points_once(api, run_id, 200)
-            finally:
-                api.close()
-        finally:
-            server.kill()
+        start_server(port=port)
+        synced = bare_sync(tmp_path)
+        assert synced.returncode == 0, synced.stderr
+        assert f"612 record(s) of 3 run(s) sent to {url}" in synced.stderr
+        again = bare_sync(tmp_path)
+        assert again.returncode == 0 and "0 record(s) of 0 run(s)" in again.stderr
+        with Api(url) as api:
+            for run_id in ids:
+                assert_points_once(api, run_id, 200)
 
-    def test_sigkilled_training_then_bare_sync_delivers(self, tmp_path: Path) -> None:
+    def test_sigkilled_training_then_bare_sync_delivers(self, tmp_path: Path, start_server) -> None:
         """A training killed with SIGKILL printed nothing; a bare sync still knows where to send."""
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         done, _ = train(tmp_path, url, "kill")
         assert done.returncode == -9
         *ids, killed = done.stdout.split()
-        server = AutologServer(f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "art", port=port)
-        try:
-            server.start()
-            synced = bare_sync(tmp_path)
-            assert synced.returncode == 0, synced.stderr
-            api = Api(url)
-            try:
-                for run_id in ids:
-                    assert_points_once(api, run_id, 200)
-                assert_points_once(api, killed, 150)
-                info = api.ok(api.get("runs/get", run_id=killed))["run"]["info"]
-                assert info["status"] == "RUNNING"  # it never ended: the journal has no end
-            finally:
-                api.close()
-        finally:
-            server.kill()
+        start_server(port=port)
+        synced = bare_sync(tmp_path)
+        assert synced.returncode == 0, synced.stderr
+        with Api(url) as api:
+            for run_id in ids:
+                assert_points_once(api, run_id, 200)
+            assert_points_once(api, killed, 150)
+            info = api.ok(api.get("runs/get", run_id=killed))["run"]["info"]
+            assert info["status"] == "RUNNING"  # it never ended: the journal has no end
 
     def test_credentials_stay_out_of_the_journal(self, tmp_path: Path) -> None:
         """The destination is written without user:password; the token comes from the env."""
@@ -204,14 +167,7 @@ class TestOneId:
         )
         seen = json.loads(read.stdout.strip().splitlines()[-1])
         assert seen == {"id": run_id, "lr": "0.1", "points": 200}
-        shown = subprocess.run(
-            [sys.executable, "-P", "-m", "autolog", "runs", "show", run_id[:12], "-b", server.url],
-            cwd=tmp_path,
-            env=clean_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        shown = cli(tmp_path, "runs", "show", run_id[:12], "-b", server.url)
         assert shown.returncode == 0, shown.stderr
         assert f"run         {run_id}" in shown.stdout
 
@@ -248,52 +204,23 @@ def test_poisoned_run_does_not_hold_back_the_others(
     for poison in ("nul", "surrogate"):
         folder = tmp_path / poison
         folder.mkdir()
-        (folder / "train.py").write_text(POISONED)
-        done = subprocess.run(
-            [sys.executable, "-P", "train.py", poison],
-            cwd=folder,
-            env=clean_env(AUTOLOG_BACKEND=server.url, AUTOLOG_TESTING="0"),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done, _ = train(folder, server.url, poison, code=POISONED)
         assert done.returncode == 0, done.stderr
         assert "set aside" in done.stderr
-        api = Api(server.url)
-        try:
+        with Api(server.url) as api:
             for run_id in done.stdout.split():
                 assert_points_once(api, run_id, 50)
-        finally:
-            api.close()
-        status = subprocess.run(
-            [sys.executable, "-P", "-m", "autolog", "status"],
-            cwd=folder,
-            env=clean_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        status = cli(folder, "status")
         assert "set aside" in status.stdout and "400" in status.stdout, status.stdout
 
 
 def test_poisoned_run_on_a_real_mlflow_server(tmp_path: Path, mlflow_server: str) -> None:
     """Beside a run holding a lone surrogate (which MLflow's server stores as it comes),
     every good run arrives whole on a real mlflow server, found by our id's tag."""
-    (tmp_path / "train.py").write_text(POISONED)
-    done = subprocess.run(
-        [sys.executable, "-P", "train.py", "surrogate"],
-        cwd=tmp_path,
-        env=clean_env(AUTOLOG_BACKEND=mlflow_server, AUTOLOG_TESTING="0"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done, _ = train(tmp_path, mlflow_server, "surrogate", code=POISONED)
     assert done.returncode == 0, done.stderr
-    api = Api(mlflow_server)
-    try:
+    with Api(mlflow_server) as api:
         for run_id in done.stdout.split():
             server_run = api.find_run(run_id)
             history = api.history(server_run["info"]["run_id"], "loss")
             assert sorted(p["step"] for p in history) == list(range(50))
-    finally:
-        api.close()

@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 from tests.support.network import free_port
+from tests.support.processes import end_process_group
 from tests.support.tools import azurite_command
 
 #: Azurite's well-known development account and key (public, in Azurite's documentation).
@@ -93,6 +94,7 @@ class Azurite:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            start_new_session=True,  # ended with its whole group: npm's wrapper and node
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -117,14 +119,7 @@ class Azurite:
 
     def stop(self) -> None:
         """Stop the service gracefully (it saves its metadata), killing it if it hangs."""
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+        end_process_group(self.process, grace=15)
         self.process = None
 
 

@@ -1,4 +1,5 @@
-"""Fixtures of real servers, shared by every test folder: autolog server, PostgreSQL, MLflow.
+"""Fixtures of real servers, shared by every test folder: autolog server, PostgreSQL, MLflow,
+Azurite.
 
 Loaded for the whole suite through ``pytest_plugins`` in tests/conftest.py.
 Every process is stopped in a ``finally``. Components that are missing make
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.azurite import Azurite
 from tests.support.mlflow_env import MlflowEnv, mlflow_env
 from tests.support.postgres import PostgresCluster
 from tests.support.processes import AutologServer, MlflowServer
@@ -61,6 +63,16 @@ def api(shared_server: AutologServer) -> Iterator[Api]:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture(scope="module")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    """One Azurite per test module; each test makes its own container in it."""
+    server = Azurite(tmp_path_factory.mktemp("azurite") / "data").start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

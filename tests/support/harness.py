@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from autolog._journal import read_journal
+from tests.support.processes import run_autolog_cli
 from tests.support.restapi import Api
 
 Point = tuple[str, str, int, int, Any]
@@ -52,6 +53,26 @@ def env(**overrides: str) -> dict[str, str]:
     return {**base, **overrides}
 
 
+def shell_env(**overrides: str) -> dict[str, str]:
+    """A new shell's environment: no AUTOLOG_* or MLFLOW_* variable at all, plus ``overrides``."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AUTOLOG_", "MLFLOW_"))}
+    return {**base, **overrides}
+
+
+def run_python(
+    script: Path, *args: str, cwd: Path, environ: dict[str, str], timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """Run ``script`` to its end in a fresh interpreter (``-P``); the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-P", str(script), *args],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def write_script(folder: Path, name: str, code: str) -> Path:
     path = folder / name
     path.write_text(textwrap.dedent(code))
@@ -70,15 +91,8 @@ def start_python(
 
 
 def autolog_cli(*args: str, cwd: Path, environ: dict[str, str] | None = None):
-    """``autolog ARGS`` as a user runs it; the CompletedProcess."""
-    return subprocess.run(
-        [sys.executable, "-P", "-m", "autolog", *args],
-        cwd=cwd,
-        env=environ or env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    """``autolog ARGS`` as a user runs it, in :func:`env` unless ``environ``."""
+    return run_autolog_cli(*args, cwd=cwd, environ=environ or env())
 
 
 # -- the local store ---------------------------------------------------------------

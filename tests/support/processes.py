@@ -37,6 +37,23 @@ def wait_healthy(url: str, timeout: float, process: subprocess.Popen | None = No
     raise TimeoutError(f"{url} was not ready after {timeout} s")
 
 
+def end_process_group(process: subprocess.Popen | None, grace: float = 10) -> None:
+    """End a process started with ``start_new_session=True``, and every child in its group.
+
+    SIGTERM to the whole group first, so that a service can save its state; after
+    ``grace`` seconds, SIGKILL whatever of the group is left.
+    """
+    if process is None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(grace)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)
+
+
 class AutologServer:
     """``autolog server`` in a subprocess; :attr:`url` once started."""
 
@@ -165,15 +182,7 @@ class MlflowServer:
 
     def stop(self) -> None:
         """SIGTERM to the server's own process group (workers, job consumers), then SIGKILL."""
-        if self.process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(5)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)  # whatever of the group is left
-        self.process.wait(10)
+        end_process_group(self.process, grace=5)
 
 
 def run_script(
@@ -201,13 +210,22 @@ def run_script(
     return result
 
 
-def run_autolog_cli(*args: str, cwd: Path, env: dict[str, str] | None = None):
-    """Run the ``autolog`` command as a user would; returns the completed process."""
+def run_autolog_cli(
+    *args: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    environ: dict[str, str] | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess:
+    """Run the ``autolog`` command as a user would; returns the completed process.
+
+    It sees this process's environment updated with ``env``, or exactly ``environ``.
+    """
     return subprocess.run(
         [sys.executable, "-P", "-m", "autolog", *args],
         cwd=cwd,
-        env={**os.environ, **(env or {})},
+        env=environ if environ is not None else {**os.environ, **(env or {})},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )

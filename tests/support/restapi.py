@@ -53,6 +53,12 @@ class Api:
     def close(self) -> None:
         self.http.close()
 
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def find_run(self, autolog_run_id: str) -> dict:
         """The server run that the HTTP backend created for one of autolog's run ids."""
         body = {"view_type": "ALL", "max_results": 1000}

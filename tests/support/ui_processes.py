@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.processes import end_process_group
+
 READY_TIMEOUT = 30.0
 FIXTURE_SCRIPT = Path(__file__).with_name("ui_runs.py")
 
@@ -64,14 +66,7 @@ class Service:
         self._found.set()
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        end_process_group(self.process)
 
 
 def start_ui(store: Path | str, cwd: Path) -> Service:
