@@ -108,6 +108,43 @@ class TestSweeps:
         assert page.locator("tr.row.best").filter(has_text=best["name"]).count() == 1
         shoot(page, f"sweep-experiment-{grid_site.kind}", full_page=True)
 
+    def test_parallel_tick_labels_stay_clear_of_the_lines(self, page, grid_site: Site) -> None:
+        """Outer axes' labels lie outside the lines' span; middle ones sit on an opaque plate."""
+        open_page(page, grid_site, f"/experiments/{EXPERIMENT}", "runs")
+        page.wait_for_selector("section.sweep svg.parallel")
+        axes = page.locator("svg.parallel g.axis").evaluate_all(
+            """groups => groups.map((g) => {
+                const axisX = Number(g.querySelector("line").getAttribute("x1"));
+                return {axisX, labels: [...g.querySelectorAll("text.tick")].map((t) => {
+                    const box = t.getBBox();
+                    const plate = t.previousElementSibling;
+                    const p = plate && plate.matches("rect.tick-plate") ? plate.getBBox() : null;
+                    return {
+                        left: box.x, right: box.x + box.width,
+                        top: box.y, bottom: box.y + box.height,
+                        plate: p && {left: p.x, right: p.x + p.width, top: p.y,
+                                     bottom: p.y + p.height,
+                                     opacity: Number(getComputedStyle(plate).fillOpacity)},
+                    };
+                })};
+            })"""
+        )
+        assert len(axes) == 3 and all(axis["labels"] for axis in axes)
+        first, *middle, last = axes
+        assert all(label["right"] <= first["axisX"] for label in first["labels"]), first
+        assert all(label["left"] >= last["axisX"] for label in last["labels"]), last
+        for axis in middle:
+            for label in axis["labels"]:
+                plate = label["plate"]
+                assert plate is not None and plate["opacity"] >= 0.9, label
+                assert plate["left"] <= label["left"] and label["right"] <= plate["right"], label
+                assert plate["top"] <= label["top"] and label["bottom"] <= plate["bottom"], label
+                assert label["left"] > axis["axisX"], label  # where lines meet the axis stays seen
+        stray = page.locator(".sweep-body").evaluate(
+            "body => [...body.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).length"
+        )
+        assert stray == 0  # no "null" text beside the charts
+
     def test_direction_follows_the_metric_and_can_be_changed(self, page, grid_site: Site) -> None:
         """llf (a likelihood) is best highest; switching to lowest picks the other end."""
         open_page(page, grid_site, f"/experiments/{EXPERIMENT}", "runs")
