@@ -237,16 +237,8 @@ class TestCuration:
         assert "note        checked the residuals" in shown.stdout
         assert "stage" in shown.stdout and "candidate" in shown.stdout
 
-    def test_deleted_runs_disappear_and_come_back(
-        self, request: pytest.FixtureRequest, page, grid_site: Site, shoot
-    ) -> None:
+    def test_deleted_runs_disappear_and_come_back(self, page, grid_site: Site, shoot) -> None:
         """Delete hides the run from the table; Show deleted lists it; Restore brings it back."""
-        if grid_site.kind == "local":
-            # Flaky since capture and records were merged into main: the local UI's unfolded
-            # table sometimes shows no deleted row within the wait. Open in issue 18.
-            request.applymarker(
-                pytest.mark.xfail(reason="local Show deleted row sometimes missing", strict=False)
-            )
         run = _children(grid_site)[7]
         open_page(page, grid_site, f"/runs/{run['id']}", "run")
         page.once("dialog", lambda dialog: dialog.accept())
@@ -259,7 +251,15 @@ class TestCuration:
         page.wait_for_selector("section.sweep svg.parallel")
         assert page.locator("tr.row", has_text=run["name"]).count() == 0
         page.get_by_label("Show deleted").check()
-        page.wait_for_function("() => location.hash.includes('deleted=1')")
+        # The hash changes at once, but the page without deleted runs stays until the new one
+        # has its data, and the new table moves down when the sweep is drawn above it: wait for
+        # the new page laid out (its run count includes the deleted run) before clicking in it.
+        shown = len(grid_site.api("runs", experiment=EXPERIMENT, deleted="1").json()["runs"])
+        page.wait_for_function(
+            """(n) => location.hash.includes('deleted=1') && document.body.dataset.sweep === 'drawn'
+                && document.querySelector('.page-head .meta span')?.textContent === `${n} runs`""",
+            arg=shown,
+        )
         # The 32nd child is back (deleted, marked): unfolding waits for the new table.
         page.get_by_role("button", name="Unfold 32 child runs of arima-grid").click()
         page.wait_for_selector("tr.row.deleted")

@@ -69,6 +69,7 @@ async function render() {
   const path = rawPath || "/";
   current?.dispose();
   delete document.body.dataset.rendered;
+  delete document.body.dataset.sweep;
   const controller = new AbortController();
   const disposers = [];
   current = {
