@@ -262,7 +262,18 @@ class TestCuration:
         )
         # The 32nd child is back (deleted, marked): unfolding waits for the new table.
         page.get_by_role("button", name="Unfold 32 child runs of arima-grid").click()
-        page.wait_for_selector("tr.row.deleted")
+        # The grid draws only the rows near its viewport (33 rows: not all), and which child
+        # is the 8th of the local store's listing varies (directory order): scroll, as a
+        # user would, until the deleted row is drawn.
+        page.wait_for_function(
+            """() => {
+                if (document.querySelector('tr.row.deleted')) return true;
+                const wrap = document.querySelector('.grid-card .grid-wrap');
+                wrap.scrollTop += wrap.clientHeight / 2;
+                return false;
+            }""",
+            polling=200,
+        )
         assert page.locator("tr.row.deleted", has_text=run["name"]).count() == 1
         page.locator("tr.row.deleted").scroll_into_view_if_needed()
         shoot(page, f"runs-show-deleted-{grid_site.kind}")
