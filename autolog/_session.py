@@ -70,7 +70,9 @@ class Session:
             if remotes:
                 from ._shipper import Shipper
 
-                self.shippers = [Shipper(b, self.store, self.pending_journals) for b in remotes]
+                self.shippers = [
+                    Shipper(b, self.store, self.pending_journals, self._announce) for b in remotes
+                ]
             if config.silent and not _testing():
                 warnings.filterwarnings("ignore", category=AutologWarning)
             if not self._exit_registered:
@@ -173,7 +175,6 @@ class Session:
             self._stack().append(run)
             if isinstance(journal, Journal):
                 self.journals[run_id] = journal
-        announce_run(run, config)
         if self.store is not None:
             from .plugins import call_each
 
@@ -217,6 +218,11 @@ class Session:
             from .plugins import call_each
 
             call_each("autolog_run_ended", run=run, status=status)
+
+    def _announce(self, backend: Backend, run_id: str, header: dict) -> None:
+        """A run's end reached ``backend``: print where to see it ("View run ... at URL")."""
+        if self.config is not None:
+            announce_run(backend, run_id, header, self.config)
 
     def run_ended(self, run: Run) -> None:
         """The end record is written: the shippers can send it (without any, forget the run)."""
@@ -304,7 +310,10 @@ class Session:
         self._stacks = {}
         from ._shipper import Shipper
 
-        self.shippers = [Shipper(s.backend, s.store, self.pending_journals) for s in self.shippers]
+        self.shippers = [
+            Shipper(s.backend, s.store, self.pending_journals, self._announce)
+            for s in self.shippers
+        ]
 
 
 def _file_size(path: Path) -> int:

@@ -70,8 +70,11 @@ class Shipper:
         backend: Backend,
         store: LocalStore,
         journals: Callable[[], dict[str, Journal]] | None = None,
+        on_end: Callable[[Backend, str, dict], None] | None = None,
     ) -> None:
         self.backend = backend
+        #: Called with (backend, run id, run header) once a run's end record was acknowledged.
+        self.on_end = on_end
         self.store = store
         self.key = backend_key(backend.uri)
         self._journals = journals or (lambda: {})
@@ -264,11 +267,22 @@ class Shipper:
                     batch = Batch(run_id, header, records, start, end, raw, *self._dirs(run_id))
                     deferred = _merged(deferred, self._ship(batch))
                     self._acknowledge(run_id, end, deferred)
+                    if any(record[0] == "end" for record in records):
+                        self._ended(run_id, header)
                     start = end
                     sent += len(records)
                     if progress is not None:
                         progress(len(records))
             return sent
+
+    def _ended(self, run_id: str, header: dict) -> None:
+        """The backend holds the run's end: tell ``on_end`` (its errors are ours: warned)."""
+        if self.on_end is None:
+            return
+        try:
+            self.on_end(self.backend, run_id, header)
+        except Exception as exc:
+            warn(f"autolog: could not announce run {run_id} ({type(exc).__name__}: {exc})")
 
     def _ship(self, batch: Batch) -> list[str]:
         """Send one batch; the artifacts the backend deferred."""

@@ -94,6 +94,14 @@ class Backend:
         """Copy the artifact file or directory ``path`` of the run into ``dest``."""
         raise NotImplementedError(f"{type(self).__name__} cannot read artifacts")
 
+    def run_url(self, run_id: str) -> str | None:
+        """Where a person opens the run in the backend's web UI; None until the backend holds it.
+
+        Asked for the "View run" line once the run's end was shipped, so a
+        backend that assigns its own ids (MLflow does) can give the ones it assigned.
+        """
+        return None
+
     def run_ids_starting_with(self, prefix: str) -> list[str]:
         """Ids of the runs whose id starts with ``prefix`` (the short ids ``runs ls`` prints).
 

@@ -143,6 +143,17 @@ class HttpBackend(Backend):
             status = end.get("status", FINISHED)
             self.rest.call("runs/update", {"run_id": run.id, "status": status, **_end_time(end)})
 
+    def run_url(self, run_id: str) -> str | None:
+        """The run's page in the server's UI, with the ids the server gave it.
+
+        ``#/experiments/<experiment_id>/runs/<run_id>`` is the route of MLflow's
+        UI; ``autolog server``'s UI has the same route.
+        """
+        run = self._runs.get(run_id)
+        if run is None:
+            return None
+        return f"{self.base}/#/experiments/{run.experiment_id}/runs/{run.id}"
+
     def _log_inputs(self, run: ServerRun, inputs: list[dict]) -> None:
         """MLflow keeps each (run, dataset) once, so a batch sent twice is harmless.
 

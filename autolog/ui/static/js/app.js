@@ -3,6 +3,8 @@
 //   #/                          experiments
 //   #/experiments/NAME?filter=  runs of an experiment (sort, columns, filter in the query)
 //   #/runs/ID                   one run
+//   #/experiments/EID/runs/ID   one run, by MLflow's route (the "View run" line's URL): the
+//                               run id is enough, the address becomes #/runs/ID
 //   #/metric?runs=A,B&key=K     one metric, one or several runs
 //   #/compare?runs=A,B,C        several runs side by side
 
@@ -18,9 +20,16 @@ const ROUTES = [
   [/^\/?$/, experimentsPage],
   [/^\/experiments\/([^/]+)$/, runsPage],
   [/^\/runs\/([^/]+)$/, runPage],
+  [/^\/experiments\/[^/]+\/runs\/([^/]+)$/, mlflowRunRoute],
   [/^\/metric$/, metricPage],
   [/^\/compare$/, comparePage],
 ];
+
+/** MLflow's run address, kept working for links printed by autolog or copied from MLflow. */
+function mlflowRunRoute(ctx) {
+  history.replaceState(history.state, "", href(`/runs/${encodeURIComponent(ctx.params[0])}`));
+  return runPage(ctx);
+}
 
 const main = document.getElementById("main");
 let current = null;
@@ -60,6 +69,7 @@ async function render() {
   const path = rawPath || "/";
   current?.dispose();
   delete document.body.dataset.rendered;
+  delete document.body.dataset.sweep;
   const controller = new AbortController();
   const disposers = [];
   current = {

@@ -116,6 +116,17 @@ function colourer(rows, metric, direction) {
   };
 }
 
+let measure = null;
+
+/** The width of ``text`` in the charts' 11 px tick font, for the plate drawn behind it. */
+function textWidth(text) {
+  if (!measure) {
+    measure = document.createElement("canvas").getContext("2d");
+    measure.font = `11px ${getComputedStyle(document.body).fontFamily}`;
+  }
+  return Math.ceil(measure.measureText(text).width);
+}
+
 function shortLabel(text, max = 14) {
   const value = String(text);
   return value.length > max ? `${value.slice(0, max - 1)}…` : value;
@@ -128,8 +139,8 @@ function parallelChart(rows, params, metric, direction, best, hrefFor) {
   const height = 300;
   const top = 34;
   const bottom = 28;
-  const left = 70;
-  const right = 70;
+  const left = 80;
+  const right = 90;
   const x = (i) => left + (axes.length > 1 ? (i * (width - left - right)) / (axes.length - 1) : 0);
   const value = (row, axis) => (axis.startsWith("metric:") ? row.metrics[axis.slice(7)] : row.params[axis]);
   const scales = axes.map((axis) => axisScale(rows.map((r) => value(r, axis)).filter((v) => v !== undefined && (typeof v !== "number" || Number.isFinite(v)))));
@@ -162,8 +173,16 @@ function parallelChart(rows, params, metric, direction, best, hrefFor) {
     const name = axis.startsWith("metric:") ? axis.slice(7) : axis;
     group.append(svg("text", { x: x(i), y: 16, "text-anchor": "middle", class: "axis-title", "data-axis": name }, svg("title", {}, name), shortLabel(name, 18)));
     const ticks = scale.ticks.length > 8 ? scale.ticks.filter((_, k) => k % Math.ceil(scale.ticks.length / 8) === 0) : scale.ticks;
+    // Labels go where no line runs: left of the first axis, right of the last. Lines cross
+    // both sides of a middle axis, so its labels sit right of it on a plate that hides them.
+    const first = i === 0;
+    const middle = !first && i < axes.length - 1;
     for (const tick of ticks) {
-      group.append(svg("text", { x: x(i) - 6, y: y(scale, tick) + 4, "text-anchor": "end", class: "tick" }, svg("title", {}, String(tick)), shortLabel(scale.label(tick), 14)));
+      const label = shortLabel(scale.label(tick), 14);
+      const tx = first ? x(i) - 6 : x(i) + 6;
+      const ty = y(scale, tick);
+      if (middle) group.append(svg("rect", { x: tx - 3, y: ty - 8, width: textWidth(label) + 6, height: 16, rx: 3, class: "tick-plate" }));
+      group.append(svg("text", { x: tx, y: ty + 4, "text-anchor": first ? "end" : "start", class: "tick" }, svg("title", {}, String(tick)), label));
     }
     chart.append(group);
   });
@@ -237,7 +256,7 @@ export function sweepView(allRows, { hrefFor, state = {}, onChange = () => {}, o
         h("a", { href: hrefFor(best) }, best.name), ` ${formatNumber(best.metrics[state.metric])}`,
         params.length ? h("span", { class: "faint" }, `  ·  ${params.map((p) => `${p} = ${best.params[p] ?? "—"}`).join(", ")}`) : null)
       : h("p", { class: "sweep-best" }, `No run has a finite ${state.metric}.`);
-    body.replaceChildren(
+    body.replaceChildren(...[
       bestNote,
       rows.length < allRows.length ? h("p", { class: "faint sweep-cap" }, `Charts show the ${rows.length} best of ${allRows.length} runs by ${state.metric}.`) : null,
       h("div", { class: "sweep-charts" },
@@ -246,7 +265,8 @@ export function sweepView(allRows, { hrefFor, state = {}, onChange = () => {}, o
             h("div", { class: "sweep-scroll" }, parallelChart(rows, params, state.metric, state.direction, best, hrefFor)))
           : h("p", { class: "card-empty" }, "No param varies between these runs."),
         h("figure", { class: "sweep-figure" }, h("figcaption", {}, `${state.metric} against ${state.x.slice(2)}`),
-          h("div", { class: "sweep-scroll" }, scatterChart(rows, state.x, state.metric, colour, best, hrefFor)))));
+          h("div", { class: "sweep-scroll" }, scatterChart(rows, state.x, state.metric, colour, best, hrefFor)))),
+    ].filter(Boolean)); // replaceChildren would show a null as the text "null"
   }
 
   const controls = h("div", { class: "sweep-controls" },
