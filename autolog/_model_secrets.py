@@ -14,13 +14,12 @@ so the user knows the model file carries it.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
 from ._redaction import REDACTED, Redactor, active
-from .errors import AutologWarning
+from ._warnings import warn
 
 MAX_DEPTH = 4
 _LEAVES = (str, bytes, int, float, bool, type(None))
@@ -39,12 +38,10 @@ def secrets_hidden(model: Any) -> Iterator[list[str]]:
         for container, key, original in reversed(walk.replaced):
             _put(container, key, original)
     if walk.kept:
-        warnings.warn(
+        warn(
             "autolog: the saved model file still holds what looks like a secret in "
             + ", ".join(walk.kept[:5])
-            + "; hide it from the model (pass it at run time, not as a hyperparameter)",
-            AutologWarning,
-            stacklevel=4,
+            + "; hide it from the model (pass it at run time, not as a hyperparameter)"
         )
 
 

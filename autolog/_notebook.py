@@ -123,15 +123,23 @@ class _WarningDisplay:
         self.started_in_cell: list[Any] = []  # top-level runs started by the running cell
         self.home: tuple[Any, list[str]] | None = None  # display handle, its lines
         self.shutting_down = False
+        self.registered = False
         self.lock = threading.Lock()
 
     def install(self, ip: Any) -> None:
-        if warnings.showwarning is self:
-            return
-        self.original = warnings.showwarning
-        warnings.showwarning = self  # type: ignore[assignment]
-        ip.events.register("post_run_cell", self.cell_ended)
-        atexit.register(self.shutdown)  # after autolog's own atexit handler: runs before it
+        """Become ``warnings.showwarning`` (again, if something put another one back).
+
+        This runs when a run starts, usually inside a fit, i.e. inside
+        autolog's own code: that is why ``_patch.own_code`` swaps only the
+        filters and leaves ``showwarning`` as it finds it at the end.
+        """
+        if warnings.showwarning is not self:
+            self.original = warnings.showwarning
+            warnings.showwarning = self  # type: ignore[assignment]
+        if not self.registered:
+            self.registered = True
+            ip.events.register("post_run_cell", self.cell_ended)
+            atexit.register(self.shutdown)  # after autolog's own atexit handler: runs before it
 
     def shutdown(self) -> None:
         self.shutting_down = True

@@ -21,7 +21,7 @@ Its promises, whatever our code does:
   user's code whatever the warning filters say (``simplefilter("error")``,
   ``-W error``, pytest's ``filterwarnings = error``): other libraries'
   warnings inside our code are silenced, and ours are shown, under the user's
-  filters, once our code is done (see :func:`warn`).
+  filters, once our code is done (see :func:`own_code`).
 
 An integration writes its recording logic as a generator, in the order things
 happen::
@@ -44,12 +44,11 @@ import os
 import random
 import sys
 import threading
-import warnings
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
-from ._warnings import warn
-from .errors import AutologWarning, InternalError
+from ._warnings import held_back, warn
+from .errors import InternalError
 
 Hook = Callable[[Any, tuple, dict], Generator[Any, Any, None]]
 
@@ -80,43 +79,26 @@ def report_failure(where: str, exc: BaseException) -> None:
     )
 
 
-def _emit(message: Warning | str, category: type[Warning], filename: str, lineno: int) -> None:
-    try:
-        warnings.warn_explicit(message, category, filename, lineno)
-    except Warning:
-        with contextlib.suppress(Exception):
-            warnings.showwarning(message, category, filename, lineno)  # type: ignore[arg-type]
-    except Exception:
-        pass
-
-
 @contextlib.contextmanager
 def own_code() -> Iterator[None]:
     """Around autolog's own work inside a user's call: no warnings raised, no RNG drawn.
 
     Warnings other libraries emit while we compute metrics or save a model are
-    silenced; autolog's own are collected and re-emitted with :func:`_emit`
-    once we are done. The global random generators are restored afterwards,
-    so a ``predict`` that draws (``DummyClassifier(strategy="stratified")``)
-    leaves the user's next random number as it would have been.
+    silenced; autolog's own are held and shown once we are done
+    (:func:`~autolog._warnings.held_back`, which leaves ``warnings.showwarning``
+    alone, so the notebook's display hook installed meanwhile stays). The
+    global random generators are restored afterwards, so a ``predict`` that
+    draws (``DummyClassifier(strategy="stratified")``) leaves the user's next
+    random number as it would have been.
     """
     saved = _random_states()
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("ignore")
-            warnings.simplefilter("always", AutologWarning)
+        with held_back():
             yield
     finally:
         for restore, state in saved:
             with contextlib.suppress(Exception):
                 restore(state)
-    for caught_warning in caught:
-        _emit(
-            caught_warning.message,
-            caught_warning.category,
-            caught_warning.filename,
-            caught_warning.lineno,
-        )
 
 
 def _random_states() -> list[tuple[Callable[[Any], Any], Any]]:

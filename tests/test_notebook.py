@@ -104,11 +104,6 @@ class TestNotebook:
         left_open = runs["left-open"]
         assert left_open.status == "FINISHED" and left_open.params == {"lr": "0.1"}
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="since main's own_code()/warn (autolog._patch), the display hook is undone by "
-        "catch_warnings around autolog's work, so a repeated warning shows again",
-    )
     def test_the_same_warning_shows_once(self, tmp_path: Path, kernel_name: str) -> None:
         """The same autolog warning from two cells is shown in the first only."""
         cells = [CELLS[0].format(store=str(tmp_path / "runs")), CELLS[2], CELLS[3]]

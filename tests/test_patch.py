@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+import threading
 import warnings
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import wrapt
 
 import autolog
 from autolog import _imports, _patch
+from autolog._warnings import warn
 from autolog.errors import AutologWarning, InternalError
 from autolog.integration import Integration, safe_patch, start_fit_run, status_for
 
@@ -136,6 +138,74 @@ class TestSafePatch:
         model.fit(callbacks=user_list)
         assert model.calls == [((), {"callbacks": ["theirs", "ours"]})]
         assert user_list == ["theirs"]
+
+
+class TestOwnCode:
+    """Warnings around autolog's own code: the filters swapped, nothing else touched."""
+
+    def test_a_display_hook_installed_inside_stays(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """What the notebook does: install showwarning during a run's start, inside a fit."""
+        shown: list[str] = []
+
+        def display(message, category, filename, lineno, *rest) -> None:
+            shown.append(str(message))
+
+        monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the user's filters: never raised into the fit
+            users = list(warnings.filters)
+            with _patch.own_code():
+                warnings.showwarning = display
+                warnings.warn("a library's own warning", UserWarning, stacklevel=1)
+                warn("autolog: ours, held")
+                assert shown == []
+            assert warnings.showwarning is display
+            assert warnings.filters == users
+        assert shown == ["autolog: ours, held"]
+
+    def test_overlapping_threads_leave_the_users_filters(self) -> None:
+        """A enters, B enters, A leaves, B leaves: the filters end as the user's, not silenced."""
+        a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+        def a() -> None:
+            with _patch.own_code():
+                a_in.set()
+                b_in.wait(10)
+            a_out.set()
+
+        def b() -> None:
+            a_in.wait(10)
+            with _patch.own_code():
+                b_in.set()
+                a_out.wait(10)
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            users = list(warnings.filters)
+            threads = [threading.Thread(target=a), threading.Thread(target=b)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(10)
+            assert a_out.is_set() and warnings.filters == users
+
+    def test_another_threads_warning_is_its_own(self) -> None:
+        """A background thread's AutologWarning is shown on that thread, not held by the fit's."""
+        threads: list[str] = []
+
+        def display(message, category, filename, lineno, *rest) -> None:
+            threads.append(threading.current_thread().name)
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.showwarning = display
+            with _patch.own_code():
+                shipper = threading.Thread(target=warn, args=("autolog: shipper",), name="ship")
+                shipper.start()
+                shipper.join(10)
+                assert threads == ["ship"]
+                warn("autolog: the fit's")
+            assert threads == ["ship", threading.current_thread().name]
 
 
 class TestLazyPatching:
