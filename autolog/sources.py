@@ -79,6 +79,7 @@ class JournalSource:
 
     #: Where the runs come from, for messages (credentials stripped).
     uri: str = ""
+
     @property
     def label(self) -> str:
         """The store as messages name it ("the local store /path"); its ``uri`` by default."""
