@@ -15,6 +15,7 @@ from typing import Any
 from . import _integrations
 from ._config import resolve, settings_file_label
 from ._config_checks import check_config
+from ._reader import RunList
 from ._records import MetricPoint, RunRecord
 from ._session import session
 from .errors import ConfigurationError
@@ -176,22 +177,55 @@ def search_runs(
     backend: str | None = None,
     filter: str | None = None,
     order_by: Sequence[str] | None = None,
+    max_results: int | None = None,
+    page_token: str | None = None,
     deleted: bool = False,
-) -> list[RunRecord]:
+) -> RunList:
     """Runs of ``experiment`` (all experiments when None) matching ``filter``.
 
     ``filter`` uses MLflow's syntax: ``"metrics.rmse < 1 and params.model = 'ridge'"``.
     ``order_by`` takes clauses like ``["metrics.aic ASC"]``; default newest first.
     Deleted runs (``autolog runs rm``) are left out unless ``deleted=True``.
+    With ``max_results``, one page: the list's ``next_page_token`` (None on the
+    last page) asks for the next one as ``page_token``. A store of journals
+    answers from its index (see autolog._index), so a page costs what it holds.
     """
-    runs = session.reader(backend).search_runs(experiment, filter)
+    return _search_backend(
+        session.reader(backend), experiment, filter, order_by, max_results, page_token, deleted
+    )
+
+
+def _search_backend(
+    backend: Any,
+    experiment: str | None,
+    filter: str | None,
+    order_by: Sequence[str] | None,
+    max_results: int | None,
+    page_token: str | None,
+    deleted: bool = False,
+) -> RunList:
+    """``autolog.search_runs`` over any backend: a journal source pages in its index, any
+    other backend's answer is sorted and cut into pages here."""
+    from .sources import JournalSource
+
+    order = list(order_by) if order_by else None
+    if isinstance(backend, JournalSource):
+        page = backend.search_page(experiment, filter, order, max_results, page_token, deleted)
+        return RunList(page.runs, page.next_page_token)
+    from ._filter import sort_runs
+    from ._reader import decode_page_token, encode_page_token
+
+    if max_results is not None and max_results < 1:
+        raise ValueError(f"max_results must be at least 1, got {max_results}")
+    runs = backend.search_runs(experiment, filter)
     if not deleted:
         runs = [run for run in runs if run.lifecycle_stage != "deleted"]
-    if order_by:
-        from ._filter import sort_runs
-
-        runs = sort_runs(runs, list(order_by))
-    return runs
+    runs = sort_runs(runs, order) if order else runs
+    start = decode_page_token(page_token)
+    if max_results is None:
+        return RunList(runs[start:])
+    stop = start + max_results
+    return RunList(runs[start:stop], encode_page_token(stop) if stop < len(runs) else None)
 
 
 def get_run(run_id: str, backend: str | None = None) -> RunRecord:

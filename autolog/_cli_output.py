@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import os
 import re
 import shutil
@@ -141,13 +140,6 @@ def write_csv(out: TextIO, header: Sequence[str], rows: Sequence[Sequence[Any]])
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-
-
-def json_number(value: float | None) -> float | str | None:
-    """A metric for JSON: NaN and infinities as MLflow writes them ("NaN", "Infinity")."""
-    if value is None or math.isfinite(value):
-        return value
-    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
 
 
 def write_json(out: TextIO, value: Any) -> None:

@@ -9,21 +9,23 @@ programs: every param and metric of every run, nothing truncated, no colour.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TextIO
 
 from ._cli_output import (
     escape,
     format_table,
-    json_number,
     terminal_width,
     use_colour,
     write_csv,
     write_json,
 )
-from ._records import RunRecord
+from ._records import RunRecord, encode_float
+from .errors import AutologError
 
 TABLE_LIMIT = 50
 MOST_METRICS, MOST_PARAMS = 4, 3
@@ -32,15 +34,17 @@ MOST_METRICS, MOST_PARAMS = 4, 3
 def runs_ls(args: argparse.Namespace, out: TextIO) -> int:
     import autolog
 
+    limit = args.limit or (TABLE_LIMIT if args.format == "table" else None)
     runs = autolog.search_runs(
         experiment=args.experiment,
         backend=args.backend,
         filter=args.filter,
         order_by=args.order_by,
         deleted=args.deleted,
+        max_results=limit,
+        page_token=args.page_token,
     )
-    limit = args.limit or (TABLE_LIMIT if args.format == "table" else None)
-    shown = with_parents(runs, limit)
+    shown = with_parents(runs, lambda run_id: autolog.get_run(run_id, backend=args.backend))
     if args.format == "json":
         write_json(out, [run_dict(run) for run in shown])
         return 0
@@ -52,25 +56,26 @@ def runs_ls(args: argparse.Namespace, out: TextIO) -> int:
         print("no runs" + ("" if args.deleted else " (deleted runs: --deleted)"), file=out)
         return 0
     print(runs_table(shown, args.params, args.metrics, out), file=out)
-    hidden = len(runs) - len(shown)
-    if hidden > 0:
-        print(f"({hidden} more; use --limit)", file=out)
+    if runs.next_page_token:
+        print(f"(more runs: --page-token {runs.next_page_token}, or a larger --limit)", file=out)
     return 0
 
 
-def with_parents(runs: list[RunRecord], limit: int | None) -> list[RunRecord]:
-    """The first ``limit`` runs, plus the parent of any child among them, in their order."""
-    if limit is None or len(runs) <= limit:
-        return list(runs)
-    chosen = runs[:limit]
-    chosen_ids = {run.id for run in chosen}
-    by_id = {run.id: run for run in runs}
-    for run in list(chosen):
-        parent = by_id.get(run.parent_id or "")
-        if parent is not None and parent.id not in chosen_ids:
-            chosen_ids.add(parent.id)
-            chosen.append(parent)
-    return [run for run in runs if run.id in chosen_ids]
+def with_parents(runs: list[RunRecord], get_run: Callable[[str], RunRecord]) -> list[RunRecord]:
+    """The runs of a page, plus the parent of any child among them that the page cut off
+    (read with ``get_run``), so the table can show each child under its parent."""
+    chosen: list[RunRecord] = []
+    ids = {run.id for run in runs}
+    for run in runs:
+        parent_id = run.parent_id
+        if parent_id and parent_id not in ids:
+            ids.add(parent_id)
+            # the parent goes where its first child of the page was; one that is gone or
+            # unreadable is left out, and the child stands alone
+            with contextlib.suppress(AutologError):
+                chosen.append(get_run(parent_id))
+        chosen.append(run)
+    return chosen
 
 
 def fold_children(runs: list[RunRecord]) -> list[tuple[int, RunRecord]]:
@@ -176,7 +181,7 @@ def run_dict(run: RunRecord) -> dict[str, Any]:
         "duration": run.duration,
         "lifecycle_stage": run.lifecycle_stage,
         "params": dict(sorted(run.params.items())),
-        "metrics": {key: json_number(value) for key, value in sorted(run.metrics.items())},
+        "metrics": {key: encode_float(value) for key, value in sorted(run.metrics.items())},
         "tags": dict(sorted(run.tags.items())),
     }
 
@@ -218,7 +223,7 @@ def flat_table(runs: list[RunRecord]) -> tuple[list[str], list[list[Any]]]:
 def _csv_number(value: float | None) -> str:
     if value is None:
         return ""
-    return repr(value) if math.isfinite(value) else str(json_number(value))
+    return repr(value) if math.isfinite(value) else str(encode_float(value))
 
 
 def experiments_ls(args: argparse.Namespace, out: TextIO) -> int:

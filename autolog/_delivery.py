@@ -76,6 +76,7 @@ def headed_for(header: dict[str, Any]) -> set[str]:
 def read_header(journal: Path) -> dict[str, Any]:
     """A run's first record (its header), from the journal's first line only; {} if unreadable."""
     from ._journal import parse_journal
+    from ._records import header_of
 
     try:
         with open(journal, "rb") as f:
@@ -83,7 +84,7 @@ def read_header(journal: Path) -> dict[str, Any]:
     except OSError:
         return {}
     records = parse_journal(first, 0, path=journal, warn=False).records
-    return records[0][1] if records and records[0][0] == "run" else {}
+    return header_of(records) or {}
 
 
 @dataclass

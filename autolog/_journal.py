@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._records import encode_float
 from ._warnings import warn
 
 JOURNAL_NAME = "journal.jsonl"
@@ -48,13 +49,9 @@ def _line(body: str) -> bytes:
     return b"%08x %s\n" % (zlib.crc32(data), data)
 
 
-_NON_FINITE = {float("inf"): "Infinity", float("-inf"): "-Infinity"}
-
-
 def _float_json(value: float) -> str:
-    if value - value == 0.0:
-        return repr(value)
-    return "NaN" if value != value else _NON_FINITE[value]
+    """A float as JSON text; NaN and infinities as Python's json writes them."""
+    return repr(value) if value - value == 0.0 else str(encode_float(value))
 
 
 class Journal:
@@ -304,6 +301,10 @@ class JournalRead:
     ends: list[int] = field(default_factory=list)
     torn_tail: bool = False
     damaged_lines: list[int] = field(default_factory=list)
+    #: Where each damaged line starts in the file.
+    damaged_offsets: list[int] = field(default_factory=list)
+    #: Where each record's line starts, beside ``ends``.
+    starts: list[int] = field(default_factory=list)
 
     @property
     def end(self) -> int:
@@ -331,15 +332,18 @@ def parse_journal(data: bytes, start: int = 0, *, path: Path | None = None, warn
     lines = data.split(b"\n")
     result.torn_tail = lines.pop() != b""  # the bytes after the last newline, if any
     bodies: list[bytes] = []
+    starts = result.starts
     offset = start
     for line_no, line in enumerate(lines):
-        offset += len(line) + 1
+        line_start, offset = offset, offset + len(line) + 1
         body = _checked_body(line)
         if body is None:
             if line.strip():
                 result.damaged_lines.append(line_no)
+                result.damaged_offsets.append(line_start)
             continue
         bodies.append(body)
+        starts.append(line_start)
         result.ends.append(offset)
     result.records = _decode_bodies(bodies, result)
     if warn and (result.torn_tail or result.damaged_lines):
@@ -368,18 +372,22 @@ def _decode_bodies(bodies: list[bytes], result: JournalRead) -> list[Record]:
         records = json.loads(b"[" + b",".join(bodies) + b"]")
         if all(type(record) is list and record for record in records):
             return records
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting too deep to decode
         pass
-    records, ends = [], []
-    for body, end in zip(bodies, result.ends, strict=True):
+    records, starts, ends = [], [], []
+    for body, line_start, end in zip(bodies, result.starts, result.ends, strict=True):
         try:
             record = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             record = None
         if isinstance(record, list) and record:
             records.append(record)
+            starts.append(line_start)
             ends.append(end)
-    result.ends = ends
+        else:
+            result.damaged_offsets.append(line_start)
+    result.damaged_offsets.sort()
+    result.starts, result.ends = starts, ends
     return records
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ._delivery import Delivery, destination_key, destination_uri
 from ._journal import Journal, read_journal
+from ._records import header_of
 from ._store import LocalStore
 from ._validation import strip_credentials
 from ._warnings import warn
@@ -295,11 +296,11 @@ class Shipper:
 
     def _header(self, run_id: str, records: list[list]) -> dict:
         if run_id not in self._headers:
-            if records and records[0][0] == "run":
-                self._headers[run_id] = records[0][1]
-            else:
+            header = header_of(records)
+            if header is None:
                 first = read_journal(self.store.journal_path(run_id), warn=False).records
-                self._headers[run_id] = first[0][1] if first and first[0][0] == "run" else {}
+                header = header_of(first) or {}
+            self._headers[run_id] = header
         return self._headers[run_id]
 
     def ship_until_done(self, timeout: float) -> bool:

@@ -22,8 +22,8 @@ from typing import Any, TextIO
 
 from ._cli_output import escape
 from ._cli_runs import format_duration, format_number, format_time
+from ._http_guard import add_guard_options
 from .errors import AutologError
-from .server.guard import add_guard_options
 
 EXIT_USAGE = 2
 BACKEND_HELP = "where to read (default: the configured backend)"
@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="table (default), or csv/json with every param and metric",
     )
     ls.add_argument("--deleted", action="store_true", help="include deleted runs")
+    ls.add_argument("--page-token", help="the next page, as printed below the previous one")
     show = command(
         run_commands,
         "show",

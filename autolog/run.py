@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _validation as v
-from ._records import FAILED, FINISHED, KILLED, RUNNING, STATUSES
+from ._records import FAILED, FINISHED, KILLED, RUNNING, STATUSES, header_of
 from ._store import sha256_file
 from .errors import InvalidInputError
 
@@ -146,7 +146,7 @@ class Run:
         from ._journal import Journal, read_journal
 
         records = read_journal(journal_path, warn=False).records
-        header = records[0][1] if records and records[0][0] == "run" else {}
+        header = header_of(records) or {}
         return cls(
             Journal(journal_path),
             run_id=run_id,

@@ -25,7 +25,6 @@ journal and ``autolog sync`` sends them later.
 from __future__ import annotations
 
 import contextlib
-import re
 import sys
 import threading
 import warnings
@@ -36,8 +35,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _config
 from .._config import Config
 from .._containment import contained
-from .._journal import JOURNAL_NAME, parse_journal, read_journal
-from .._records import MetricPoint, RunRecord, RunReplay
+from .._journal import JOURNAL_NAME, read_journal
 from ..backend import Backend, Batch
 from ..errors import (
     AutologError,
@@ -46,6 +44,8 @@ from ..errors import (
     RunNotFoundError,
     UnsafePathError,
 )
+from ..sources import is_run_id
+from .azure_source import BlobJournalSource
 from .azure_store import (
     HOW_TO_AUTHENTICATE,
     BlobLocation,
@@ -78,15 +78,11 @@ def __getattr__(name: str) -> Any:
 
 #: The longest ``autolog()`` waits for the credential check before letting it finish alone.
 CREDENTIAL_CHECK_WAIT = 1.0
-#: Journals downloaded at once by ``search_runs``.
-READ_WORKERS = 8
-
-_RUN_ID = r"[0-9a-f]{32}"  # compiled on first use, by the re module's cache
 _checked: set[tuple[str, str]] = set()
 _checked_lock = threading.Lock()
 
 
-class AzureBlobBackend(Backend):
+class AzureBlobBackend(BlobJournalSource, Backend):
     """A container that receives journals and artifacts, and reads back like a local store."""
 
     remote = True
@@ -284,71 +280,7 @@ class AzureBlobBackend(Backend):
             blob, batch, self._lengths.get(batch.run_id), upload_artifacts, self.uri
         )
 
-    # -- reading -----------------------------------------------------------
-
-    def run_ids(self) -> list[str]:
-        """Ids of the runs under the prefix (folders named like run ids)."""
-        base = self.location.blob_name()
-        base = f"{base}/" if base else ""
-        with self._storage_errors("listing runs"):
-            names = [
-                item.name[len(base) :].rstrip("/")
-                for item in self.container.walk_blobs(name_starts_with=base, delimiter="/")
-            ]
-        return [name for name in names if re.fullmatch(_RUN_ID, name)]
-
-    def journal_bytes(self, run_id: str) -> bytes | None:
-        """The run's journal as stored, or None if there is no such run."""
-        from azure.core.exceptions import ResourceNotFoundError
-
-        name = self.location.blob_name(_checked_id(run_id), JOURNAL_NAME)
-        with self._storage_errors(f"reading run {run_id}"):
-            try:
-                return self.container.get_blob_client(name).download_blob().readall()
-            except ResourceNotFoundError:
-                return None
-
-    def read_run(self, run_id: str, history: str | bool = False) -> RunReplay:
-        """Replay a run's journal from the container; RunNotFoundError if it is not there."""
-        data = self.journal_bytes(run_id) if re.fullmatch(_RUN_ID, run_id or "") else None
-        if data is None:
-            raise RunNotFoundError(f"no run {run_id!r} in {self.uri}")
-        replay = _replay(run_id, data, history)
-        if replay.run is None:
-            raise RunNotFoundError(f"run {run_id!r} in {self.uri} has no readable header")
-        return replay
-
-    def get_run(self, run_id: str) -> RunRecord:
-        run = self.read_run(run_id).run
-        assert run is not None
-        return run
-
-    def get_metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
-        return self.read_run(run_id, history=key).history.get(key, [])
-
-    def search_runs(
-        self,
-        experiment: str | None = None,
-        filter: str | None = None,
-        order_by: list[str] | None = None,
-    ) -> list[RunRecord]:
-        """Runs of ``experiment`` matching ``filter``; journals are fetched in parallel."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        from .._filter import parse_filter, sort_runs
-
-        run_filter = parse_filter(filter)
-        run_ids = self.run_ids()
-        with ThreadPoolExecutor(READ_WORKERS, thread_name_prefix="autolog-azure-read") as pool:
-            journals = list(pool.map(self.journal_bytes, run_ids))
-        runs = []
-        for run_id, data in zip(run_ids, journals, strict=True):
-            run = _replay(run_id, data, False).run if data else None
-            if run is None or (experiment is not None and run.experiment != experiment):
-                continue
-            if run_filter.matches(run):
-                runs.append(run)
-        return sort_runs(runs, order_by)
+    # -- reading: see azure_source.py; downloads check every sha256 ----------
 
     def download_artifacts(self, run_id: str, path: str, dest: Path) -> Path:
         """Copy the artifact file or folder ``path`` into ``dest``, checking sha256s."""
@@ -415,19 +347,9 @@ def _warn(message: str) -> None:
 
 
 def _checked_id(run_id: str) -> str:
-    if not re.fullmatch(_RUN_ID, run_id or ""):
+    if not is_run_id(run_id):
         raise RunNotFoundError(f"{run_id!r} is not a run id (32 hexadecimal digits)")
     return run_id
-
-
-def _replay(run_id: str, data: bytes, history: str | bool) -> RunReplay:
-    read = parse_journal(data, warn=False)  # a torn tail is an append still under way
-    if read.damaged_lines:
-        _warn(
-            f"the journal of run {run_id} in blob storage has {len(read.damaged_lines)} damaged "
-            "record(s) that failed their checksum; everything else reads back"
-        )
-    return RunReplay(keep_history=history).feed(read.records)
 
 
 def _logged_again(artifacts_dir: Path, path: str, after: int) -> bool:

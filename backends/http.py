@@ -25,8 +25,6 @@ retrying, and :class:`ServerRejectedError`, ``permanent``) and credentials
 from __future__ import annotations
 
 import json
-import math
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,10 +32,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .._containment import contained
-from .._records import FINISHED, STATUSES, MetricPoint, RunRecord
+from .._records import FINISHED, STATUSES, MetricPoint, RunRecord, encode_float, visible_tags
 from .._warnings import warn
 from ..backend import Backend, Batch
 from ..errors import BackendError, RunNotFoundError, UnsafePathError
+from ..sources import is_run_id
 from ._artifact_roots import ArtifactRoot, ArtifactRootUnavailable, artifact_root
 from ._mlflow_rest import RestClient, ServerRejectedError, ServerUnavailableError
 from ._ship_edits import EDIT_KINDS, ship_edits
@@ -45,10 +44,8 @@ from ._ship_edits import EDIT_KINDS, ship_edits
 __all__ = ["HttpBackend", "ServerRejectedError", "ServerUnavailableError"]
 
 RUN_ID_TAG, PARENT_TAG, MODEL_TAG = "autolog.run_id", "autolog.parent_id", "autolog.model"
-HIDDEN_TAGS = frozenset({RUN_ID_TAG, PARENT_TAG, MODEL_TAG, "mlflow.runName", "mlflow.parentRunId"})
 LIMITS = {"metrics": 1000, "params": 100, "tags": 100}
 MAX_ENTITIES, MAX_REQUEST_BYTES, MAX_TAG_VALUE = 1000, 900_000, 8000
-_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 @dataclass
@@ -64,12 +61,6 @@ class ServerRun:
 def _double(value: Any) -> float:
     """A double from MLflow JSON: a number, or "NaN", "Infinity", "-Infinity"."""
     return float(value)
-
-
-def _json_double(value: float) -> float | str:
-    if math.isfinite(value):
-        return value
-    return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
 
 
 class HttpBackend(Backend):
@@ -111,7 +102,7 @@ class HttpBackend(Backend):
             if kind == "m":
                 _, key, value, step, timestamp = record
                 metrics.append(
-                    {"key": key, "value": _json_double(value), "timestamp": timestamp, "step": step}
+                    {"key": key, "value": encode_float(value), "timestamp": timestamp, "step": step}
                 )
             elif kind == "params":
                 params.update(record[1])
@@ -243,7 +234,7 @@ class HttpBackend(Backend):
         return server_run
 
     def _find(self, experiment_ids: list[str], run_id: str) -> ServerRun | None:
-        if not experiment_ids or not _RUN_ID.match(run_id):
+        if not experiment_ids or not is_run_id(run_id):
             return None
         found = self.rest.call(
             "runs/search",
@@ -344,7 +335,7 @@ class HttpBackend(Backend):
             end_time=int(info["end_time"]) if info.get("end_time") else None,
             params={p["key"]: p["value"] for p in data.get("params", [])},
             metrics={m["key"]: _double(m["value"]) for m in data.get("metrics", [])},
-            tags={k: v for k, v in tags.items() if k not in HIDDEN_TAGS},
+            tags=visible_tags(tags),
             model=model,
             lifecycle_stage=info.get("lifecycle_stage") or "active",
             inputs=journal_inputs(run.get("inputs", {}).get("dataset_inputs", [])),

@@ -20,19 +20,16 @@ when the server starts, so ``import autolog`` stays light; they come with
 from __future__ import annotations
 
 import argparse
-import signal
-import socket
 import sys
 from typing import Any
 
+from .._serve import bind, listens_everywhere, serve_app, server_url
 from .._validation import strip_credentials
+
+__all__ = ["bind", "main", "serve", "server_url", "web_ui"]
 
 SERVER_OPTIONS = ("host", "port", "store", "artifacts", "token")
 GUARD_OPTIONS = ("allow_origin", "allow_host")
-
-
-class _Stopped(Exception):
-    """SIGTERM arrived: leave the serve loop like Ctrl-C does."""
 
 
 def main(args: argparse.Namespace) -> int:
@@ -52,7 +49,7 @@ def main(args: argparse.Namespace) -> int:
 def serve(settings: Any) -> int:
     """Migrate the store, bind the socket, print the URL, serve until SIGTERM or SIGINT."""
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401 (checked here, so a missing one is a one-line error)
 
         from .app import create_app
         from .artifacts import open_artifact_store
@@ -77,75 +74,34 @@ def serve(settings: Any) -> int:
     app = create_app(settings, store, artifacts, extra_routes=web_ui(store, artifacts))
     url = server_url(settings.host, sock.getsockname()[1])
     auth = "token required" if settings.token else "no token: anyone who can connect can write"
-    everywhere = " (all interfaces)" if settings.host in ("0.0.0.0", "::", "") else ""
+    everywhere = " (all interfaces)" if listens_everywhere(settings.host) else ""
     print(
         f"autolog server listening on {url}{everywhere}\n"
         f"  store {db.display_url}, artifacts {artifacts.location}, {auth}\n"
         f"  web UI: {url}/   MLflow clients: MLFLOW_TRACKING_URI={url}",
         flush=True,
     )
+    from .._connections import uvicorn_options
     from .access_log import AccessLog
-    from .connections import uvicorn_options
 
     limits = uvicorn_options(
         settings.header_timeout, settings.keep_alive_timeout, settings.max_connections
     )
-    config = uvicorn.Config(
-        AccessLog(app),
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=10,
-        **limits,
-    )
-    previous = signal.signal(signal.SIGTERM, _raise_stopped)
     try:
-        uvicorn.Server(config).run(sockets=[sock])
-    except (KeyboardInterrupt, _Stopped):
-        pass
+        serve_app(AccessLog(app), sock, timeout_graceful_shutdown=10, **limits)
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        sock.close()
         db.close()
     print("autolog server stopped", flush=True)
     return 0
 
 
 def web_ui(store: Any, artifacts: Any) -> list:
-    """The web UI's routes at ``/`` (see autolog.ui), reading the same store as the API."""
+    """The web UI's routes at ``/`` (see autolog.ui), handed a reader of the same store."""
     from ..ui.app import ui_routes
-    from ..ui.edits import StoreEditor
-    from ..ui.sql_reader import SqlReader
+    from .ui_edits import StoreEditor
+    from .ui_reader import SqlReader
 
     reader = SqlReader(store, artifacts)
     return ui_routes(
         reader, StoreEditor(store, resolve=lambda run_id: reader.run(run_id).record.id)
     )
-
-
-def _raise_stopped(signum: int, frame: Any) -> None:
-    raise _Stopped
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket; port 0 picks a free one (the printed URL says which)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP said explicitly: asyncio sets TCP_NODELAY only on accepted sockets whose
-    # proto is TCP, and without it every response after the first on a keep-alive
-    # connection waits ~40 ms (Nagle's algorithm against the client's delayed ACK).
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
-
-
-def server_url(host: str, port: int) -> str:
-    """The URL to give clients; a wildcard address becomes this machine's loopback."""
-    shown = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
-    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"

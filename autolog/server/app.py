@@ -28,12 +28,12 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .._http_guard import CROSS_ORIGIN, GuardRules, RequestGuard
 from .artifact_routes import artifact_routes
 from .artifacts import ArtifactStore
 from .endpoints import ENDPOINTS, Endpoint
 from .errors import ApiError, too_large
 from .fields import parse_fields
-from .guard import CROSS_ORIGIN, GuardRules, RequestGuard
 from .openapi import openapi_document
 from .responses import error_response, json_response
 from .settings import ServerSettings

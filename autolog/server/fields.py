@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .._records import encode_float
 from .errors import invalid
 
 KINDS = ("string", "int64", "double", "bool", "string[]", "object[]", "view_type")
@@ -164,9 +165,7 @@ def parse_view_type(raw: Any, label: str) -> str:
 
 def encode_double(value: float) -> float | str:
     """A double for a JSON response: NaN and infinities as protobuf's strings, others as numbers."""
-    if value - value == 0.0:
-        return value
-    return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    return encode_float(value)  # type: ignore[return-value]
 
 
 def _show(value: Any) -> str:

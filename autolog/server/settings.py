@@ -34,9 +34,9 @@ class ServerSettings:
 
     ``max_body`` is MLflow's 1 MB limit on a JSON request; ``max_artifact_bytes``
     bounds one uploaded file (2 GiB by default). ``allow_origin``/``allow_host``
-    widen the request guard (:mod:`autolog.server.guard`); the timeouts and
+    widen the request guard (:mod:`autolog._http_guard`); the timeouts and
     ``max_connections`` (0: from the descriptor limit) bound connections
-    (:mod:`autolog.server.connections`).
+    (:mod:`autolog._connections`).
     """
 
     host: str = DEFAULTS["host"]

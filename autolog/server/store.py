@@ -15,12 +15,12 @@ concurrent batches cannot deadlock on each other's rows.
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
 import sqlalchemy as sa
 
+from ..sources import is_run_id
 from . import search
 from .errors import invalid, not_found
 from .experiments import ExperimentStore, experiment_number, now_ms
@@ -32,7 +32,6 @@ RUN_NAME_TAG = "mlflow.runName"
 #: The tag autolog's HTTP backend creates runs with: the id of the run's journal. The server
 #: keeps it as the run's id, so the id training printed is the id everywhere.
 CLIENT_RUN_ID_TAG = "autolog.run_id"
-RUN_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 
 
 class TrackingStore(ExperimentStore):
@@ -61,7 +60,7 @@ class TrackingStore(ExperimentStore):
         number = experiment_number(experiment_id)
         tag_values = {t["key"]: t["value"] for t in tag_list}
         requested = tag_values.get(CLIENT_RUN_ID_TAG, "")
-        run_id = requested if RUN_ID_PATTERN.match(requested) else uuid.uuid4().hex
+        run_id = requested if is_run_id(requested) else uuid.uuid4().hex
         name = run_name or tag_values.get(RUN_NAME_TAG) or f"run-{run_id[:8]}"
         tag_values[RUN_NAME_TAG] = name
         with self.db.write() as conn:

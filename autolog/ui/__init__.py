@@ -8,30 +8,27 @@ STORE is a folder (default: the configured store, ``./autolog-runs``), a
 ``autolog server`` serves the same UI at its own URL, over its SQL store.
 
 The pages are documented in docs/ui.md. The pieces: :mod:`.app` (routes, assets,
-headers), :mod:`.api` (the JSON API), :mod:`.readers` (the interface both stores
-implement), :mod:`.journal_reader` with :mod:`.journals` (local folder or blob
-container), :mod:`.sql_reader` (the server's store) and :mod:`.series` (metric
-arrays and downsampling). Starlette and uvicorn come with
+headers), :mod:`.api` (the JSON API), :mod:`.readers` (the interface every
+reader implements), :mod:`.journal_reader` (any store of journals: a local
+folder, a blob container, a plugin's :class:`~autolog.sources.JournalSource`)
+and :mod:`.series` (metric arrays and downsampling). The UI imports nothing
+from the server: ``autolog server`` hands it a reader of its SQL store
+(:mod:`autolog.server.ui_reader`). Starlette and uvicorn come with
 ``pip install 'autolog-tracking[server]'`` and are imported only when serving.
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import threading
 from typing import Any
 
 
-class _Stopped(Exception):
-    """SIGTERM arrived: leave the serve loop like Ctrl-C does."""
-
-
 def main(args: argparse.Namespace) -> int:
     """Entry point of ``autolog ui``; returns the exit code."""
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401 (checked here, so a missing one is a one-line error)
 
         from .app import create_ui_app
     except ModuleNotFoundError as exc:
@@ -41,9 +38,9 @@ def main(args: argparse.Namespace) -> int:
         )
         return 1
     from .._config import resolve
+    from .._serve import bind, listens_everywhere, serve_app, server_url
     from ..backend import backend_for
     from ..plugins import load_plugins
-    from ..server import bind, server_url
     from .journal_reader import open_reader
     from .readers import BadRequest, NotFound
 
@@ -60,7 +57,7 @@ def main(args: argparse.Namespace) -> int:
     # Replay the journals in the background, so the first pages do not wait for them.
     threading.Thread(target=reader.warm_up, name="autolog-ui-warm-up", daemon=True).start()
     url = server_url(args.host, sock.getsockname()[1])
-    everywhere = args.host in ("0.0.0.0", "::", "")
+    everywhere = listens_everywhere(args.host)
     print(
         f"autolog ui: {reader.source}"
         + (" (read-only)" if ui_editor(reader, args) is None else "")
@@ -72,36 +69,23 @@ def main(args: argparse.Namespace) -> int:
         ),
         flush=True,
     )
-    from ..server.connections import uvicorn_options
-    from ..server.guard import GuardRules
+    from .._connections import uvicorn_options
+    from .._http_guard import GuardRules
 
     allowed = _names(args, "allow_host"), _names(args, "allow_origin")
     rules = GuardRules.for_server(args.host, *allowed)
-    config_uvicorn = uvicorn.Config(
-        create_ui_app(reader, rules, ui_editor(reader, args)),
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        **uvicorn_options(),
-    )
-    previous = signal.signal(signal.SIGTERM, _raise_stopped)
-    try:
-        uvicorn.Server(config_uvicorn).run(sockets=[sock])
-    except (KeyboardInterrupt, _Stopped):
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        sock.close()
+    serve_app(create_ui_app(reader, rules, ui_editor(reader, args)), sock, **uvicorn_options())
     return 0
 
 
 def ui_editor(reader: Any, args: argparse.Namespace) -> Any:
     """Edits for a local folder served on this machine only; none for blobs or other hosts."""
     from .._curation import JournalEditor
+    from .._store import LocalStore
 
     loopback = args.host in ("127.0.0.1", "localhost", "::1")
-    store = getattr(reader.journals, "store", None)
-    if reader.kind != "local" or store is None or not loopback or getattr(args, "read_only", False):
+    store = reader.journals
+    if not isinstance(store, LocalStore) or not loopback or getattr(args, "read_only", False):
         return None
     return JournalEditor(store)
 
@@ -109,7 +93,3 @@ def ui_editor(reader: Any, args: argparse.Namespace) -> Any:
 def _names(args: argparse.Namespace, option: str) -> list[str]:
     """A repeatable ``--allow-*`` option, each value possibly comma-separated."""
     return [name for value in getattr(args, option, None) or () for name in value.split(",")]
-
-
-def _raise_stopped(signum: int, frame: Any) -> None:
-    raise _Stopped

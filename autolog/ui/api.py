@@ -35,20 +35,13 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route, Router
 
 from .._curation import Editor
-from .._records import RunRecord
+from .._records import RunRecord, encode_float
 from .datasets import datasets_payload
 from .edits import edit_route
-from .readers import ArtifactFile, BadRequest, NotFound, Reader, RunDetail
+from .readers import ArtifactFile, BadRequest, Reader, RunDetail
 from .responses import NO_STORE, json_response
 
 MAX_POINTS = 20_000
-
-
-def encode_float(value: float | None) -> float | str | None:
-    """A float for JSON: NaN and infinities as MLflow's strings."""
-    if value is None or value - value == 0.0:
-        return value
-    return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
 
 
 def runs_payload(experiment: str, records: list[RunRecord], total: int) -> dict[str, Any]:
@@ -178,8 +171,10 @@ def api_routes(reader: Reader, editor: Editor | None = None) -> Mount:
     async def answer(call: Any, *args: Any) -> Response:
         try:
             result = await run_in_threadpool(call, *args)
-        except NotFound as exc:
+        except LookupError as exc:  # NotFound, RunNotFoundError
             return json_response({"error": str(exc)}, 404)
+        except OSError as exc:  # a store file that cannot be read: refused, never a 500
+            return json_response({"error": f"cannot read it: {exc.strerror or exc}"}, 404)
         except (BadRequest, ValueError) as exc:
             return json_response({"error": str(exc)}, 400)
         return result if isinstance(result, Response) else json_response(result)

@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._curation import Editor
-from ..server.guard import GuardRules, RequestGuard
+from .._http_guard import GuardRules, RequestGuard
 from .api import api_routes
 from .readers import Reader
 

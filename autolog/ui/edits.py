@@ -7,7 +7,8 @@ Body (every field optional)::
 
 The edit goes where the runs are: appended to the run's journal under
 ``autolog ui`` over a local folder (:class:`~autolog._curation.JournalEditor`),
-into the SQL store under ``autolog server`` (:class:`StoreEditor`, the same
+into the SQL store under ``autolog server`` (its
+:class:`~autolog.server.ui_edits.StoreEditor`, the same
 changes MLflow's ``runs/update``, ``set-tag``, ``delete-tag``, ``delete`` and
 ``restore`` make). A blob container, or ``autolog ui --read-only``, has no editor
 and answers 405.
@@ -28,45 +29,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._curation import ACTIVE, DELETED, NOTE_TAG, Edit, Editor
-from .._records import RunRecord
 from ..errors import AutologError
 from .readers import BadRequest, NotFound
 from .responses import json_response
 
 EDIT_HEADER = "x-autolog-ui"
 MAX_BODY = 256 << 10
-
-
-class StoreEditor:
-    """Edits runs in the tracking server's SQL store (``autolog server``'s UI)."""
-
-    def __init__(self, store: Any, resolve: Any = None) -> None:
-        self.store = store  # a TrackingStore
-        self.resolve = resolve  # our run id (or the server's) -> the server's
-
-    def apply(self, run_id: str, edit: Edit) -> RunRecord:
-        from ..server.errors import ApiError
-
-        store = self.store
-        if self.resolve is not None:
-            run_id = self.resolve(run_id)
-        try:
-            if edit.lifecycle == ACTIVE:
-                store.set_lifecycle(run_id, ACTIVE)
-            if edit.name is not None:
-                store.update_run(run_id, None, None, edit.name)
-            for key in edit.delete_tags:
-                store.delete_tag(run_id, key)
-            tags = edit.tags_to_set
-            if tags:
-                store.log_batch(run_id, [], [], [{"key": k, "value": v} for k, v in tags.items()])
-            if edit.lifecycle == DELETED:
-                store.set_lifecycle(run_id, DELETED)
-        except ApiError as exc:
-            if exc.status == 404:
-                raise NotFound(exc.message) from None
-            raise BadRequest(exc.message) from None
-        return RunRecord(id=run_id, name=edit.name or "", experiment="")
 
 
 def parse_edit(body: Any) -> Edit:

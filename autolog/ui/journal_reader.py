@@ -1,40 +1,29 @@
-"""The UI's reader over journals (``autolog ui``): replay each run once, then only what is new.
+"""The UI's reader over journals (``autolog ui``): listings from the index, charts from journals.
 
-Replaying 5,000 journals on every request would make every page slow, so:
+Every page but the charts is answered by the derived index of the store
+(:mod:`autolog._index`), the same one ``search_runs`` and ``autolog runs ls``
+use, so a page costs what it shows, not what the store holds: the runs table
+is one indexed query, a run page a few more, after catching up only the runs
+that changed (see the index's docstring for how that is noticed cheaply).
 
-* the listing (at most once a second) only stats the journals, and for a new or
-  changed run that was never replayed it reads the first and last lines
-  (:meth:`~autolog.ui.journals.FolderJournals.peek`): enough for the
-  experiments page, whatever the size of the journals;
-* a page replays the runs it shows, and a :class:`CachedRun` remembers how many
-  bytes it has read, so the next request reads only what was appended since
-  (journals are append-only); an unchanged run is not even opened;
-* ``autolog ui`` replays everything in the background at start, smallest
-  journals first, so the first pages are quick and a long history is usually
-  ready before anyone opens its chart.
-
-Each run has its own lock, so one huge journal being replayed never holds up a
-page about other runs. Metric points are kept as arrays (see
-:mod:`autolog.ui.series`); they are the only thing that can grow large, and the
-least recently used are dropped beyond :data:`SERIES_BUDGET_POINTS` and rebuilt
-from the journal when a chart asks for them again.
+Metric points are the one thing the index does not keep: a chart reads them
+from the run's journal, from the offset it read up to last time, into arrays
+(:mod:`autolog.ui.series`); the least recently used arrays are dropped beyond
+:data:`SERIES_BUDGET_POINTS` and rebuilt from the journal when asked again.
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import replace
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
+from .. import _index_query as query
 from .._filter import parse_filter
-from .._journal import JOURNAL_NAME, parse_journal
-from .._records import RUNNING, RunRecord, RunReplay
+from .._records import RunRecord, visible_tags
 from .._store import LocalStore
-from ..errors import InvalidFilterError
-from .journals import RUN_ID, BlobJournals, FolderJournals, Peek, signature_size
+from ..errors import InvalidFilterError, RunNotFoundError
+from ..sources import JournalSource, is_run_id
 from .readers import (
     Artifact,
     ArtifactFile,
@@ -43,276 +32,109 @@ from .readers import (
     MetricSummary,
     NotFound,
     RunDetail,
-    visible_tags,
 )
 from .series import Budget, Series
 
 SERIES_BUDGET_POINTS = 8_000_000  # about 190 MB of arrays
+#: Most runs the runs table of one experiment shows (newest first); the total is said.
+MAX_TABLE_RUNS = 1000
 
 
-class CachedRun:
-    """One run: what its journal's ends say, then its replay up to byte ``offset``."""
+class _Charted:
+    """The metric arrays of one run, read from its journal up to byte ``offset``."""
 
-    def __init__(self, run_id: str) -> None:
-        self.run_id = run_id
+    def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.peeked: Peek | None = None
-        self.listed: Any = None  # the signature last seen in a listing
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget the replay: at creation, and when the journal was replaced by a shorter one."""
-        self.replayed: Any = None  # the signature the replay caught up with
-        self.replay = RunReplay()
         self.offset = 0
-        self.metrics: dict[str, MetricSummary] = {}
-        self.artifacts: dict[str, int | None] = {}
-        self.series: dict[str, Series] | None = {}  # None once evicted
-        self.last_activity = 0
-
-    @property
-    def record(self) -> RunRecord | None:
-        return self.replay.run
-
-    @property
-    def header(self) -> dict[str, Any]:
-        return (self.peeked.header if self.peeked else None) or {}
-
-    @property
-    def experiment(self) -> str | None:
-        if self.record is not None:
-            return self.record.experiment
-        return (self.header.get("experiment") or "Default") if self.header else None
-
-    @property
-    def parent_id(self) -> str | None:
-        return self.record.parent_id if self.record is not None else self.header.get("parent_id")
-
-    @property
-    def status(self) -> str:
-        if self.record is not None:
-            return self.record.status
-        return self.peeked.status if self.peeked else RUNNING
-
-    @property
-    def activity(self) -> int:
-        return self.last_activity or (self.peeked.last_activity if self.peeked else 0)
+        self.series: dict[str, Series] = {}
 
     @property
     def points(self) -> int:
-        return sum(len(s) for s in (self.series or {}).values())
-
-    def feed(self, records: list[list[Any]]) -> None:
-        """Apply records read after ``offset``: the run, its metric summaries and arrays."""
-        series = self.series
-        for record in records:
-            self.replay.apply(record)
-            kind = record[0]
-            if kind == "m":
-                _, key, value, step, timestamp = record
-                summary = self.metrics.get(key)
-                if summary is None:
-                    summary = self.metrics[key] = MetricSummary(key, value)
-                summary.include(value, step)
-                if series is not None:
-                    points = series.get(key)
-                    if points is None:
-                        points = series[key] = Series()
-                    points.append(step, value, timestamp)
-                if timestamp > self.last_activity:
-                    self.last_activity = timestamp
-            elif kind == "artifact":
-                self.artifacts[record[1]["path"]] = record[1].get("size")
-            elif kind in ("run", "end"):
-                moment = record[1].get("start_time") or record[1].get("end_time") or 0
-                self.last_activity = max(self.last_activity, moment)
-
-    def rebuild_series(self, chunks: Iterable[list[list[Any]]]) -> None:
-        """Fill the metric arrays again from the start of the journal, after an eviction."""
-        series: dict[str, Series] = {}
-        for records in chunks:
-            for record in records:
-                if record[0] == "m":
-                    _, key, value, step, timestamp = record
-                    points = series.get(key)
-                    if points is None:
-                        points = series[key] = Series()
-                    points.append(step, value, timestamp)
-        self.series = series
-
-    def snapshot(self) -> RunRecord:
-        """A copy the API can read while the cache goes on updating the original."""
-        with self.lock:
-            run = self.record
-            assert run is not None
-            return replace(
-                run,
-                params=dict(run.params),
-                metrics=dict(run.metrics),
-                tags=dict(run.tags),
-                artifacts=list(run.artifacts),
-            )
+        return sum(len(s) for s in self.series.values())
 
 
 class JournalReader:
-    """The :class:`~autolog.ui.readers.Reader` over journals; see the module docstring."""
+    """The :class:`~autolog.ui.readers.Reader` over any store of journals."""
 
-    def __init__(self, journals: FolderJournals | BlobJournals, source: str, kind: str) -> None:
+    def __init__(self, journals: JournalSource, kind: str = "local") -> None:
         self.journals = journals
-        self.source = source
+        self.core = journals.journal_reader
+        self.source = journals.uri
         self.kind = kind
-        self._runs: dict[str, CachedRun] = {}
-        self._lock = threading.Lock()  # the dict of runs and the budget
-        self._listing = threading.Lock()  # one listing at a time
-        self._listed_at = -1e9
+        self._charts: dict[str, _Charted] = {}
+        self._lock = threading.Lock()
         self._budget = Budget(SERIES_BUDGET_POINTS, self._drop_series)
 
-    # -- keeping the cache fresh -------------------------------------------
-
-    def refresh(self, force: bool = False) -> None:
-        """Learn of new, changed and removed runs, at most once per the source's interval."""
-        with self._listing:
-            if not force and time.monotonic() - self._listed_at < self.journals.interval:
-                return
-            signatures = self.journals.signatures()
-            with self._lock:
-                for gone in set(self._runs) - set(signatures):
-                    del self._runs[gone]
-                    self._budget.forget(gone)
-                changed = []
-                for run_id, signature in signatures.items():
-                    cached = self._runs.get(run_id)
-                    if cached is None:
-                        cached = self._runs[run_id] = CachedRun(run_id)
-                    if cached.listed != signature:
-                        changed.append((cached, signature))
-            for cached, signature in changed:
-                cached.listed = signature
-                if cached.replayed is not None:
-                    self._replay(cached)  # keep a replayed run exact: read the new bytes
-                else:
-                    cached.peeked = self.journals.peek(cached.run_id, signature)
-            self._listed_at = time.monotonic()
-
     def warm_up(self) -> None:
-        """List every run, then replay them all, smallest journals first (in the background)."""
-        self.refresh(force=True)
-        for cached in sorted(self._all(), key=lambda c: signature_size(c.listed or 0)):
-            self._replay(cached)
-
-    def _all(self) -> list[CachedRun]:
-        with self._lock:
-            return list(self._runs.values())
-
-    def _replay(self, cached: CachedRun) -> None:
-        """Read what was appended to the run's journal since the last replay."""
-        with cached.lock:
-            if cached.replayed is not None and cached.replayed == cached.listed:
-                return
-            size = signature_size(cached.listed or 0)
-            if size < cached.offset:
-                cached.reset()
-            journal = Path(cached.run_id, JOURNAL_NAME)
-            for data in self.journals.chunks(cached.run_id, cached.offset):
-                cached.feed(parse_journal(data, cached.offset, path=journal).records)
-                cached.offset += len(data)
-            cached.replayed = cached.listed
-            points = cached.points if cached.series is not None else None
-        if points is not None:
-            with self._lock:
-                self._budget.use(cached.run_id, points)
-
-    def _current(self, run_id: str) -> CachedRun:
-        """One run brought up to date now (cheap when unchanged); NotFound if absent."""
-        if not RUN_ID.match(run_id):
-            raise NotFound(f"{run_id!r} is not a run id (32 hexadecimal digits)")
-        signature = self.journals.signature(run_id)
-        if signature is None:
-            raise NotFound(f"no run {run_id} in {self.source}")
-        with self._lock:
-            cached = self._runs.setdefault(run_id, CachedRun(run_id))
-        cached.listed = signature
-        self._replay(cached)
-        if cached.record is None:
-            raise NotFound(f"run {run_id} in {self.source} has no readable header yet")
-        return cached
-
-    def _drop_series(self, run_id: str) -> None:
-        cached = self._runs.get(run_id)
-        if cached is not None:
-            cached.series = None
-
-    # -- the Reader interface ----------------------------------------------
+        """Catch the index up (at start, in the background, so the first page is quick)."""
+        self.core.index.use(lambda conn: None)
 
     def experiments(self) -> list[ExperimentSummary]:
-        self.refresh()
-        found: dict[str, ExperimentSummary] = {}
-        for cached in self._all():
-            name = cached.experiment
-            if name is None:
-                continue
-            summary = found.setdefault(name, ExperimentSummary(name))
-            summary.runs += 1
-            summary.running += cached.status == RUNNING
-            summary.last_activity = max(summary.last_activity or 0, cached.activity)
-        return list(found.values())
+        rows = self.core.index.use(query.experiments)
+        return [
+            ExperimentSummary(name, n, int(running or 0), last) for name, n, running, last in rows
+        ]
 
     def runs(
         self, experiment: str, filter_text: str | None, deleted: bool = False
     ) -> tuple[list[RunRecord], int]:
         try:
-            run_filter = parse_filter(filter_text)
+            parse_filter(filter_text)
         except InvalidFilterError as exc:
             raise BadRequest(str(exc)) from None
-        self.refresh()
-        members = [c for c in self._all() if c.experiment == experiment]
-        if not members:
+        page = self.core.search(experiment, filter_text, None, MAX_TABLE_RUNS, deleted=deleted)
+
+        def counts(conn: Any) -> tuple[int, int]:
+            return query.count(conn, experiment, True), query.count(conn, experiment, deleted)
+
+        every, total = self.core.index.use(counts)
+        if not every:
             raise NotFound(f"no experiment named {experiment!r} in {self.source}")
-        for cached in members:
-            self._replay(cached)
-        runs = [c.snapshot() for c in members if c.record is not None]
-        if not deleted:
-            runs = [run for run in runs if run.lifecycle_stage != "deleted"]
-        return [run for run in runs if run_filter.matches(run)], len(runs)
+        return page.runs, total
 
     def run(self, run_id: str) -> RunDetail:
-        cached = self._current(run_id)
-        self.refresh()
-        related = [c for c in self._all() if c.parent_id == run_id]
-        with self._lock:
-            parent = self._runs.get(cached.parent_id or "")
-        for other in [*related, *([parent] if parent else [])]:
-            self._replay(other)
-        children = sorted(
-            (c.snapshot() for c in related if c.record is not None),
-            key=lambda r: (r.start_time, r.id),
-        )
-        run = cached.snapshot()
-        run.tags = visible_tags(run.tags)
-        with cached.lock:
-            metrics = [
-                replace(summary, latest=run.metrics.get(key, summary.latest))
-                for key, summary in sorted(cached.metrics.items())
-            ]
-            artifacts = [Artifact(path, size) for path, size in sorted(cached.artifacts.items())]
-        return RunDetail(
-            record=run,
-            metrics=metrics,
-            artifacts=artifacts,
-            parent=parent.snapshot() if parent and parent.record else None,
-            children=children,
-        )
+        self._check_id(run_id)
+
+        def detail(conn: Any) -> RunDetail:
+            found = query.records(conn, [run_id])
+            if not found:
+                raise NotFound(f"run {run_id} in {self.source} has no readable header yet")
+            run = found[0]
+            run.tags = visible_tags(run.tags)
+            summaries = [MetricSummary(*row) for row in query.metric_summaries(conn, run_id)]
+            sizes = query.artifact_sizes(conn, run_id)
+            parent = query.records(conn, [run.parent_id]) if run.parent_id else []
+            return RunDetail(
+                record=run,
+                metrics=summaries,
+                artifacts=[Artifact(path, size) for path, size in sorted(sizes.items())],
+                parent=parent[0] if parent else None,
+                children=query.records(conn, query.children(conn, run_id)),
+            )
+
+        return self._on_run(run_id, detail)
 
     def metric(self, run_id: str, key: str) -> tuple[Series, str]:
-        cached = self._current(run_id)
-        with cached.lock:
-            if cached.series is None:
-                cached.rebuild_series(
-                    parse_journal(data, warn=False).records
-                    for data in self.journals.chunks(run_id, 0, cached.offset)
-                )
-            assert cached.series is not None and cached.record is not None
-            series, status, points = cached.series.get(key), cached.record.status, cached.points
+        self._check_id(run_id)
+        status = self._on_run(run_id, lambda conn: query.records(conn, [run_id])[0].status)
+        with self._lock:
+            charted = self._charts.setdefault(run_id, _Charted())
+        with charted.lock:
+            signature = self.journals.signature(run_id)
+            if signature is not None and signature[0] < charted.offset:
+                charted.offset, charted.series = 0, {}  # the journal was replaced
+            try:
+                for records, end, _last in self.core.records(run_id, charted.offset):
+                    for record in records:
+                        if record[0] == "m":
+                            line = charted.series.get(record[1])
+                            if line is None:
+                                line = charted.series[record[1]] = Series()
+                            line.append(record[3], record[2], record[4])
+                    charted.offset = end
+            except RunNotFoundError as exc:
+                raise NotFound(str(exc)) from None
+            series, points = charted.series.get(key), charted.points
         with self._lock:
             self._budget.use(run_id, points)
         if series is None:
@@ -320,14 +142,38 @@ class JournalReader:
         return series, status
 
     def artifact(self, run_id: str, path: str) -> ArtifactFile:
-        cached = self._current(run_id)
-        if path not in cached.artifacts:
+        self._check_id(run_id)
+        sizes = self._on_run(run_id, lambda conn: query.artifact_sizes(conn, run_id))
+        if path not in sizes:
             raise NotFound(f"run {run_id} has no artifact {path!r}")
-        return self.journals.artifact(run_id, path)
+        try:
+            return self.journals.open_artifact(run_id, path)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        except RunNotFoundError as exc:
+            raise NotFound(str(exc)) from None
+
+    def _check_id(self, run_id: str) -> None:
+        if not is_run_id(run_id):
+            raise NotFound(f"{run_id!r} is not a run id (32 hexadecimal digits)")
+
+    def _on_run(self, run_id: str, work: Callable[[Any], Any]) -> Any:
+        """``work`` on the index once this run is caught up; NotFound if it is not there."""
+        try:
+            return self.core.index.run(run_id, work)
+        except (RunNotFoundError, IndexError):
+            raise NotFound(f"no run {run_id} with a readable header in {self.source}") from None
+
+    def _drop_series(self, run_id: str) -> None:
+        self._charts.pop(run_id, None)  # called by the budget, under self._lock
 
 
 def open_reader(store: str, resolve_backend: Callable[[str], Any] | None = None) -> JournalReader:
-    """The reader for ``autolog ui STORE``: a folder path, ``file:`` URI or blob URI."""
+    """The reader for ``autolog ui STORE``: a folder path, ``file:`` URI or blob URI.
+
+    Any backend that is a :class:`~autolog.sources.JournalSource` (the Azure
+    backend, a plugin's) can be shown.
+    """
     from .._store import local_path
 
     folder = local_path(store)
@@ -337,13 +183,16 @@ def open_reader(store: str, resolve_backend: Callable[[str], Any] | None = None)
                 f"no local store at {str(folder)!r}: run your training first (autolog writes "
                 "./autolog-runs by default) or give the store's folder: autolog ui PATH"
             )
-        return JournalReader(FolderJournals(LocalStore(folder)), str(folder), "local")
+        return JournalReader(LocalStore(folder), "local")
     if store.startswith(("http://", "https://")):
         raise BadRequest(
             f"{store} is a tracking server: it serves this UI itself, open {store} in a browser"
         )
     assert resolve_backend is not None
     backend = resolve_backend(store)
-    if not (hasattr(backend, "run_ids") and hasattr(backend, "journal_bytes")):
-        raise BadRequest(f"autolog ui reads local stores and blob containers; {store!r} is neither")
-    return JournalReader(BlobJournals(backend), getattr(backend, "uri", store), "blob")
+    if not isinstance(backend, JournalSource):
+        raise BadRequest(
+            f"autolog ui reads stores of journals (local folders, blob containers, plugin "
+            f"stores); {store!r} is not one"
+        )
+    return JournalReader(backend, "blob")

@@ -1,6 +1,6 @@
 """What the web UI reads, whatever the store: the reader interface and its data types.
 
-Two readers implement :class:`Reader`: :class:`~autolog.ui.sql_reader.SqlReader`
+Two readers implement :class:`Reader`: :class:`~autolog.server.ui_reader.SqlReader`
 over the tracking server's SQL store (``autolog server``), and
 :class:`~autolog.ui.journal_reader.JournalReader` over journals, in a local
 folder or a blob container (``autolog ui``). The JSON API in
@@ -11,18 +11,25 @@ pages. Readers never write.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
-from .._records import RunRecord
+from .._records import RunRecord, visible_tags
+from ..sources import ArtifactFile
 from .series import Series
 
-#: Tags that are bookkeeping of the HTTP backend or MLflow, not the user's labels.
-HIDDEN_TAGS = frozenset(
-    {"autolog.run_id", "autolog.parent_id", "autolog.model", "mlflow.runName", "mlflow.parentRunId"}
-)
+__all__ = [
+    "Artifact",
+    "ArtifactFile",
+    "BadRequest",
+    "ExperimentSummary",
+    "MetricSummary",
+    "NotFound",
+    "Reader",
+    "RunDetail",
+    "parse_model_tag",
+    "visible_tags",
+]
 
 
 class NotFound(LookupError):
@@ -85,20 +92,6 @@ class RunDetail:
     children: list[RunRecord] = field(default_factory=list)
 
 
-@dataclass
-class ArtifactFile:
-    """An artifact ready to send: a local ``path`` (sent with sendfile) or ``chunks``.
-
-    ``cleanup`` runs once the response is sent (a temporary download, an open file).
-    """
-
-    name: str
-    path: Path | None = None
-    chunks: Iterator[bytes] | None = None
-    size: int | None = None
-    cleanup: Callable[[], None] | None = None
-
-
 class Reader(Protocol):
     """The read operations behind every page of the UI."""
 
@@ -130,11 +123,6 @@ class Reader(Protocol):
     def artifact(self, run_id: str, path: str) -> ArtifactFile:
         """One artifact file of the run; NotFound for folders and missing files."""
         ...
-
-
-def visible_tags(tags: dict[str, str]) -> dict[str, str]:
-    """The run's tags without the bookkeeping ones."""
-    return {key: value for key, value in tags.items() if key not in HIDDEN_TAGS}
 
 
 def parse_model_tag(text: str | None) -> dict[str, Any] | None:

@@ -12,8 +12,8 @@ from autolog.server.artifacts import LocalArtifactStore
 from autolog.server.database import Database
 from autolog.server.migrations import migrate
 from autolog.server.store import TrackingStore
+from autolog.server.ui_reader import SqlReader
 from autolog.ui.readers import BadRequest, NotFound
-from autolog.ui.sql_reader import SqlReader
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -23,12 +23,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from .._records import RunRecord
-from ..server import search
-from ..server.artifacts import ArtifactStore, normalise_path
-from ..server.errors import ApiError
-from ..server.schema import experiments, latest_metrics, metrics, params, runs, tags
-from ..server.store import TrackingStore
-from .readers import (
+from ..ui.readers import (
     Artifact,
     ArtifactFile,
     BadRequest,
@@ -39,7 +34,12 @@ from .readers import (
     parse_model_tag,
     visible_tags,
 )
-from .series import Budget, Series
+from ..ui.series import Budget, Series
+from . import search
+from .artifacts import ArtifactStore, normalise_path
+from .errors import ApiError
+from .schema import experiments, latest_metrics, metrics, params, runs, tags
+from .store import TrackingStore
 
 SERIES_BUDGET_POINTS = 8_000_000
 MAX_LISTED_ARTIFACTS = 10_000

@@ -1,0 +1,269 @@
+"""The derived index: answers equal a replay of every journal, after any damage, under load."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import autolog
+from autolog import _index
+from autolog._filter import parse_filter, sort_runs
+from autolog._store import LocalStore
+
+FILTERS = [
+    None,
+    "metrics.loss < 0.5",
+    "metrics.loss != 0.25",
+    "metrics.acc >= 0.5 and params.model = 'ridge'",
+    "params.model IN ('ridge', 'tree')",
+    "params.model NOT IN ('ridge')",
+    "params.model LIKE 'r%'",
+    "tags.team = 'vision'",
+    "tags.mlflow.runName = 'run-3'",
+    "attributes.status = 'FINISHED'",
+    "attributes.start_time > 0",
+    "name ILIKE 'RUN-1%'",
+]
+ORDERS = [None, ["metrics.loss ASC"], ["metrics.acc DESC"], ["params.model"], ["name DESC"]]
+
+
+def make_runs(count: int = 12) -> list[str]:
+    """Runs with params, tags, a NaN metric now and then, a parent and children."""
+    ids = []
+    with autolog.start_run(name="parent", experiment="sweep") as parent:
+        ids.append(parent.id)
+        for i in range(count):
+            with autolog.start_run(name=f"run-{i}") as run:
+                run.log_params({"model": ("ridge", "tree", "lasso")[i % 3], "i": str(i)})
+                if i % 4 == 0:
+                    run.set_tag("team", "vision")
+                for step in range(3):
+                    loss = float("nan") if i == 5 and step == 2 else 1.0 / (i + step + 1)
+                    run.log_metrics({"loss": loss, "acc": (i % 5) / 4}, step=step)
+            ids.append(run.id)
+    with autolog.start_run(name="other", experiment="e2") as other:
+        other.log_metric("loss", 0.25)
+    ids.append(other.id)
+    return ids
+
+
+def truth(store: Path, filter_text: str | None, order_by: list[str] | None) -> list[str]:
+    """What replaying every journal answers, without the index."""
+    reader = LocalStore(store).journal_reader
+    runs = [reader.replay(run_id).run for run_id in LocalStore(store).run_ids()]
+    matching = [run for run in runs if parse_filter(filter_text).matches(run)]
+    return [run.id for run in sort_runs(matching, order_by)]
+
+
+def answers(store: Path) -> list:
+    """Every filter and order through a fresh reader of the store (so through its index file)."""
+    reader = LocalStore(store)
+    found = []
+    for filter_text in FILTERS:
+        for order in ORDERS:
+            found.append([r.id for r in reader.search_runs(None, filter_text, order)])
+    details = [reader.get_run(run_id) for run_id in sorted(reader.run_ids())]
+    found.append(
+        [(r.id, r.params, repr(r.metrics), r.tags, r.status, r.artifacts) for r in details]
+    )
+    return found
+
+
+class TestAnswers:
+    def test_index_agrees_with_a_replay_of_every_journal(self, store: Path) -> None:
+        """Each filter (SQL and Python parts) and each order gives the replay's answer."""
+        make_runs()
+        reader = LocalStore(store)
+        for filter_text in FILTERS:
+            for order in ORDERS:
+                got = [r.id for r in reader.search_runs(None, filter_text, order)]
+                assert got == truth(store, filter_text, order), (filter_text, order)
+
+    def test_pages_cover_every_run_once(self, store: Path) -> None:
+        make_runs()
+        everything = [r.id for r in autolog.search_runs(order_by=["metrics.loss ASC"])]
+        seen, token = [], None
+        while True:
+            page = autolog.search_runs(
+                order_by=["metrics.loss ASC"], max_results=4, page_token=token
+            )
+            seen += [r.id for r in page]
+            token = page.next_page_token
+            if token is None:
+                break
+        assert seen == everything and len(seen) == 14
+        with pytest.raises(ValueError, match="page_token"):
+            autolog.search_runs(page_token="nonsense")
+
+    def test_cli_pages(self, store: Path) -> None:
+        make_runs()
+        env = {**os.environ, "AUTOLOG_DIR": str(store)}
+        command = [sys.executable, "-m", "autolog", "runs", "ls", "-n", "5"]
+        first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        assert first.returncode == 0, first.stderr
+        token = first.stdout.split("--page-token ")[1].split(",")[0]
+        second = subprocess.run(
+            [*command, "--page-token", token], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert second.returncode == 0 and "run-" in second.stdout
+        assert set(first.stdout.splitlines()[1:-1]).isdisjoint(second.stdout.splitlines()[1:])
+
+    def test_a_run_appended_to_while_listed(self, store: Path) -> None:
+        """A running run's new points and its end are seen by the next listing."""
+        run = autolog.start_run(name="live", experiment="live")
+        run.log_metric("loss", 1.0, step=0)
+        assert autolog.search_runs("live")[0].metrics == {"loss": 1.0}
+        run.log_metric("loss", 0.5, step=1)
+        run.log_param("late", "yes")
+        [listed] = autolog.search_runs("live", filter="metrics.loss < 0.8")
+        assert listed.params == {"late": "yes"} and listed.status == "RUNNING"
+        autolog.end_run()
+        assert autolog.search_runs("live")[0].status == "FINISHED"
+
+
+class TestRepair:
+    @pytest.fixture
+    def built(self, store: Path) -> tuple[Path, list]:
+        make_runs()
+        reference = answers(store)
+        assert (store / ".autolog-index" / "index.sqlite3").is_file()
+        return store, reference
+
+    def index_file(self, store: Path) -> Path:
+        return store / ".autolog-index" / "index.sqlite3"
+
+    def test_deleted(self, built) -> None:
+        store, reference = built
+        shutil.rmtree(store / ".autolog-index")
+        assert answers(store) == reference
+
+    @pytest.mark.parametrize("damage", ["torn", "garbage", "empty", "not sqlite"])
+    def test_torn_or_corrupt(self, built, damage: str) -> None:
+        store, reference = built
+        path = self.index_file(store)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        data = path.read_bytes()
+        if damage == "torn":
+            path.write_bytes(data[: len(data) // 2])
+        elif damage == "garbage":
+            path.write_bytes(data[:4096] + os.urandom(len(data) - 4096))
+        elif damage == "empty":
+            path.write_bytes(b"")
+        else:
+            path.write_bytes(b"this is not a database" * 100)
+        assert answers(store) == reference
+
+    def test_written_by_another_version(self, built) -> None:
+        store, reference = built
+        with sqlite3.connect(self.index_file(store)) as conn:
+            conn.execute("UPDATE meta SET value = '999' WHERE key = 'format'")
+            conn.execute("UPDATE params SET value = 'wrong'")
+        assert answers(store) == reference
+
+    def test_journal_rewritten_by_hand(self, built, monkeypatch) -> None:
+        """An ended run's journal edited in place is read again at the next sweep."""
+        store, _reference = built
+        monkeypatch.setattr(_index, "SWEEP_INTERVAL", 0.0)
+        run = next(r for r in autolog.search_runs("sweep") if r.params.get("model") == "tree")
+        journal = store / run.id / "journal.jsonl"
+        lines = [
+            ln for ln in journal.read_bytes().splitlines(keepends=True) if b'"params"' not in ln
+        ]
+        from autolog._journal import encode
+
+        journal.write_bytes(
+            lines[0] + encode(["params", {"model": "edited"}]) + b"".join(lines[1:])
+        )
+        assert autolog.get_run(run.id).params == {"model": "edited"}
+        fresh = answers(store)
+        shutil.rmtree(store / ".autolog-index")
+        assert answers(store) == fresh
+        assert [r.id for r in autolog.search_runs(filter="params.model = 'edited'")] == [run.id]
+
+    def test_run_folder_copied_in(self, built, tmp_path: Path) -> None:
+        store, reference = built
+        elsewhere = tmp_path / "elsewhere"
+        autolog.autolog(backend=str(elsewhere))
+        with autolog.start_run(name="copied", experiment="sweep") as run:
+            run.log_metric("loss", 0.01)
+        autolog.autolog(backend=str(store))
+        shutil.copytree(elsewhere / run.id, store / run.id, copy_function=shutil.copy2)
+        assert autolog.search_runs(filter="metrics.loss < 0.02")[0].id == run.id
+        fresh = answers(store)
+        shutil.rmtree(store / ".autolog-index")
+        assert answers(store) == fresh
+        assert len(fresh[0]) == len(reference[0]) + 1
+
+    def test_read_only_store_keeps_the_index_in_memory(self, built) -> None:
+        store, reference = built
+        shutil.rmtree(store / ".autolog-index")
+        (store / ".autolog-index").write_text("a file where the folder would be")
+        assert answers(store) == reference
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, autolog
+    autolog.autolog(backend=sys.argv[1])
+    for i in range(int(sys.argv[2])):
+        with autolog.start_run(name=f"w{sys.argv[3]}-{i}", experiment="load") as run:
+            run.log_params({"writer": sys.argv[3]})
+            for step in range(5):
+                run.log_metric("loss", 1.0 / (step + 1), step=step)
+    """
+)
+READER = textwrap.dedent(
+    """
+    import json, sys, time, autolog
+    autolog.autolog(backend=sys.argv[1])
+    stop, rounds, seen = sys.argv[2], 0, 0
+    import os
+    while not os.path.exists(stop) or rounds < 3:
+        runs = autolog.search_runs("load", filter="params.writer != 'x'")
+        assert all(r.name.startswith("w") for r in runs)
+        assert len(runs) >= seen, (len(runs), seen)
+        seen = len(runs)
+        for run in runs[:3]:
+            autolog.get_run(run.id)
+        rounds += 1
+    print(json.dumps({"rounds": rounds, "seen": seen}))
+    """
+)
+
+
+class TestConcurrency:
+    def test_sixteen_writers_and_two_readers(self, store: Path, tmp_path: Path) -> None:
+        """Readers sharing one index while 16 processes write: no error, and in the end exact."""
+        store.mkdir(parents=True, exist_ok=True)
+        stop = tmp_path / "stop"
+        readers = [
+            subprocess.Popen(
+                [sys.executable, "-c", READER, str(store), str(stop)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        writers = [
+            subprocess.Popen([sys.executable, "-c", WRITER, str(store), "15", str(n)])
+            for n in range(16)
+        ]
+        assert all(w.wait(300) == 0 for w in writers)
+        stop.write_text("")
+        for reader in readers:
+            out, err = reader.communicate(timeout=300)
+            assert reader.returncode == 0, err
+            assert json.loads(out)["rounds"] >= 3
+        final = {r.id for r in LocalStore(store).search_runs("load")}
+        assert len(final) == 16 * 15
+        assert [r.id for r in LocalStore(store).search_runs("load")] == truth(store, None, None)
