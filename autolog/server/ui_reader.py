@@ -143,20 +143,7 @@ class SqlReader:
                 matched = set(conn.execute(query).scalars())
             else:
                 matched = set(records)
-            where = params.c.run_uuid.in_(in_experiment)
-            for run_id, key, value in conn.execute(
-                sa.select(params.c.run_uuid, params.c.key, params.c.value).where(where)
-            ):
-                records[run_id].params[key] = value
-            for run_id, key, value, is_nan in conn.execute(
-                sa.select(
-                    latest_metrics.c.run_uuid,
-                    latest_metrics.c.key,
-                    latest_metrics.c.value,
-                    latest_metrics.c.is_nan,
-                ).where(latest_metrics.c.run_uuid.in_(in_experiment))
-            ):
-                records[run_id].metrics[key] = float("nan") if is_nan else value
+            _fill_params_and_metrics(conn, records, in_experiment)
             for run_id, parent in conn.execute(
                 sa.select(tags.c.run_uuid, tags.c.value).where(
                     tags.c.key == PARENT_TAG, tags.c.run_uuid.in_(in_experiment)
@@ -261,21 +248,7 @@ class SqlReader:
             record.parent_id = record.tags.get(PARENT_TAG)
             record.model = parse_model_tag(record.tags.get(MODEL_TAG))
         if with_details:
-            for run_id, key, value in conn.execute(
-                sa.select(params.c.run_uuid, params.c.key, params.c.value).where(
-                    params.c.run_uuid.in_(ids)
-                )
-            ):
-                records[run_id].params[key] = value
-            for run_id, key, value, is_nan in conn.execute(
-                sa.select(
-                    latest_metrics.c.run_uuid,
-                    latest_metrics.c.key,
-                    latest_metrics.c.value,
-                    latest_metrics.c.is_nan,
-                ).where(latest_metrics.c.run_uuid.in_(ids))
-            ):
-                records[run_id].metrics[key] = float("nan") if is_nan else value
+            _fill_params_and_metrics(conn, records, ids)
         return [records[row.run_uuid] for row in rows]
 
     def _artifact_root(self, artifact_uri: str) -> str | None:
@@ -387,3 +360,23 @@ def _run_columns() -> sa.Select:
 def _chunks(source: Any) -> Any:
     while chunk := source.read(1 << 20):
         yield chunk
+
+
+def _fill_params_and_metrics(conn: Any, records: dict[str, RunRecord], run_ids: Any) -> None:
+    """Each record's params and latest metrics, for the runs ``run_ids`` selects (a list or a
+    subquery), in two queries."""
+    for run_id, key, value in conn.execute(
+        sa.select(params.c.run_uuid, params.c.key, params.c.value).where(
+            params.c.run_uuid.in_(run_ids)
+        )
+    ):
+        records[run_id].params[key] = value
+    for run_id, key, value, is_nan in conn.execute(
+        sa.select(
+            latest_metrics.c.run_uuid,
+            latest_metrics.c.key,
+            latest_metrics.c.value,
+            latest_metrics.c.is_nan,
+        ).where(latest_metrics.c.run_uuid.in_(run_ids))
+    ):
+        records[run_id].metrics[key] = float("nan") if is_nan else value
