@@ -112,8 +112,7 @@ store = SqlAlchemyStore(f"sqlite:///{db}", artifacts)
 experiment = store.create_experiment("sweep")
 store.engine.dispose()
 runs = json.load(open(runs_file))
-sys.path.insert(0, sys.argv[4])
-from bench_index import values
+from bench_index import values  # found through PYTHONPATH, set by the caller
 con = sqlite3.connect(db)
 run_rows, params, metrics, latest, tags = [], [], [], [], []
 for i, run in enumerate(runs):
@@ -157,11 +156,11 @@ def fill(folder: Path, count: int) -> dict:
                 str(db),
                 str(folder / "mlflow-artifacts"),
                 str(runs_file),
-                str(Path(__file__).parent),
             ],
             check=True,
             capture_output=True,
             text=True,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)},
         )
         .stdout.strip()
         .splitlines()[-1]
