@@ -125,12 +125,17 @@ class RunIndex:
         self._conn = conn
         return conn
 
+    def close(self) -> None:
+        """Let go of the index file (its connection); the next use opens it again."""
+        with self._lock:
+            if self._conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.close()
+                self._conn = None
+
     def _discard(self) -> None:
         """Throw the index away (it is corrupt); the next use rebuilds it from the journals."""
-        if self._conn is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._conn.close()
-            self._conn = None
+        self.close()
         if self.path is not None:
             for suffix in ("", "-wal", "-shm"):
                 with contextlib.suppress(OSError):

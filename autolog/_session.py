@@ -283,7 +283,10 @@ class Session:
             run.end(status)
 
     def _close_readers(self) -> None:
-        for reader in [*self.readers, *self._named_readers.values()]:
+        readers: list[Backend | LocalStore] = [*self.readers, *self._named_readers.values()]
+        if self.store is not None:  # its index, opened when a run was read from it
+            readers.append(self.store)
+        for reader in readers:
             try:
                 reader.close()
             except Exception as exc:

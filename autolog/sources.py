@@ -138,6 +138,13 @@ class JournalSource:
             reader = self.__dict__["_journal_reader"] = JournalReader(self)
         return reader
 
+    def close(self) -> None:
+        """Let go of the index's open file, so a closed backend holds nothing of its folder
+        (a store on a removable or unmounted disk); reading again reopens it."""
+        reader = self.__dict__.get("_journal_reader")
+        if reader is not None:
+            reader.index.close()
+
     def get_run(self, run_id: str) -> RunRecord:
         """The run with this id; raises :class:`~autolog.errors.RunNotFoundError`."""
         return self.journal_reader.get_run(run_id)

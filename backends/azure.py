@@ -123,6 +123,7 @@ class AzureBlobBackend(BlobJournalSource, Backend):
         return BlobArtifactStore(self.container, prefix, location=f"{self.uri}/{run_id}/artifacts")
 
     def close(self) -> None:
+        super().close()  # the journal source's index
         with self._client_lock:
             if self._client is not None:
                 self._client.close()

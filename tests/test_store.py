@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -37,6 +38,24 @@ class TestReading:
         assert (run.name, run.params["lr"], run.metrics["loss"]) == ("first", "0.5", 0.25)
         assert [(p.step, p.value) for p in history] == [(0, 1.0), (1, 0.5), (2, 1 / 3), (3, 0.25)]
         assert local.get_metric_history(run_id, "never-logged") == []
+
+    def test_close_lets_go_of_the_index_file_and_reading_reopens_it(self, store: Path) -> None:
+        """A closed store holds no file of its folder open (a disk can be unmounted)."""
+        run_id = log_run("first")
+        local = LocalStore(store)
+
+        def open_in_store() -> list[str]:
+            names = []
+            for fd in os.listdir("/proc/self/fd"):
+                with contextlib.suppress(OSError):  # the listing's own descriptor is gone
+                    names.append(os.readlink(f"/proc/self/fd/{fd}"))
+            return [name for name in names if name.startswith(str(store.resolve()))]
+
+        assert local.get_run(run_id).name == "first"
+        assert open_in_store()  # the index answered, from its SQLite file
+        local.close()
+        assert open_in_store() == []
+        assert local.get_run(run_id).name == "first"
 
     def test_run_ids_list_only_folders_that_hold_a_journal(self, store: Path) -> None:
         ids = {log_run("a"), log_run("b")}
