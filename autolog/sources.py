@@ -24,7 +24,6 @@ mtime) and ``index_location()`` (where its derived index may live).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -60,6 +59,8 @@ class ArtifactFile:
 
     def save_to(self, target: Path) -> Path:
         """Write the file to ``target`` (its folder is created), then clean up."""
+        import shutil  # here: shutil costs milliseconds of autolog()'s start-up
+
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             if self.path is not None:
