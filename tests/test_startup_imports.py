@@ -18,7 +18,9 @@ from pathlib import Path
 NOT_AT_START_UP = (
     "base64",  # Basic-auth redaction
     "bz2",  # through shutil
+    "copy",  # through dataclasses
     "csv",  # sklearn's cv_results_ artifact
+    "dataclasses",  # the record classes are plain classes (autolog._plain)
     "getpass",  # the user tag of a run
     "importlib.metadata",  # entry points, only when a distribution declares ours
     "lzma",  # through shutil
