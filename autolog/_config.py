@@ -9,34 +9,58 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ._plain import Frozen
 from .errors import ConfigurationError
 
 DEFAULT_DIR = "./autolog-runs"
 DEFAULT_EXPERIMENT = "Default"
 
 
-@dataclass(frozen=True)
-class Config:
-    """The resolved settings of one ``autolog()`` call; see the README's table."""
+class Config(Frozen):
+    """The resolved settings of one ``autolog()`` call; see the README's table.
 
-    backend: tuple[str, ...] = ()
-    experiment: str = DEFAULT_EXPERIMENT
-    dir: str = DEFAULT_DIR
-    integrations: tuple[str, ...] | None = None
-    disable: bool = False
-    log_models: bool = True
-    silent: bool = False
-    exit_timeout: float = 10.0
-    strict: bool = False
-    system_metrics: bool = True
-    system_metrics_interval: float = 10.0
-    redact_keys: tuple[str, ...] = ()
-    keep_keys: tuple[str, ...] = ()
-    options: Mapping[str, Any] = field(default_factory=dict)
+    Immutable, compared by value (what a frozen dataclass was; see autolog._plain).
+    """
+
+    backend: tuple[str, ...]
+    experiment: str
+    dir: str
+    integrations: tuple[str, ...] | None
+    disable: bool
+    log_models: bool
+    silent: bool
+    exit_timeout: float
+    strict: bool
+    system_metrics: bool
+    system_metrics_interval: float
+    redact_keys: tuple[str, ...]
+    keep_keys: tuple[str, ...]
+    options: Mapping[str, Any]
+
+    def __init__(
+        self,
+        backend: tuple[str, ...] = (),
+        experiment: str = DEFAULT_EXPERIMENT,
+        dir: str = DEFAULT_DIR,
+        integrations: tuple[str, ...] | None = None,
+        disable: bool = False,
+        log_models: bool = True,
+        silent: bool = False,
+        exit_timeout: float = 10.0,
+        strict: bool = False,
+        system_metrics: bool = True,
+        system_metrics_interval: float = 10.0,
+        redact_keys: tuple[str, ...] = (),
+        keep_keys: tuple[str, ...] = (),
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        settings = dict(locals())  # the parameters above, by name, as the fields
+        del settings["self"]
+        settings["options"] = {} if options is None else options
+        self._set(**settings)
 
     @property
     def backends(self) -> tuple[str, ...]:
@@ -64,7 +88,7 @@ ENVIRONMENT = {
     "redact_keys": "AUTOLOG_REDACT_KEYS",
     "keep_keys": "AUTOLOG_KEEP_KEYS",
 }
-_FIELDS = {f.name for f in fields(Config)} - {"options"}
+_FIELDS = set(Config.__annotations__) - {"options"}
 
 
 def resolve(arguments: Mapping[str, Any], known_options: Mapping[str, Any] | None = None) -> Config:

@@ -9,11 +9,9 @@ fit as an internal failure.
 from __future__ import annotations
 
 import os
-import tempfile
+import threading
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
 
@@ -36,10 +34,12 @@ def check_config(config: Any, arguments: Mapping[str, Any], file_label: str | No
         if str(uri).startswith(("http://", "https://")):
             _check_http(str(uri), setting_source("backend", arguments, file_label))
     if not config.disable:
-        _check_writable(Path(config.dir), setting_source("dir", arguments, file_label))
+        _check_writable(os.fspath(config.dir), setting_source("dir", arguments, file_label))
 
 
 def _check_http(uri: str, source: str) -> None:
+    from urllib.parse import urlsplit  # here: a local store never pays for it
+
     from ._validation import strip_credentials
 
     shown = strip_credentials(uri)
@@ -61,11 +61,16 @@ def _check_http(uri: str, source: str) -> None:
         raise ConfigurationError(f"setting 'backend' from {source}: {shown!r} has port 0")
 
 
-def _check_writable(folder: Path, source: str) -> None:
+def _check_writable(folder: str, source: str) -> None:
+    # A probe file of our own, not tempfile's: tempfile (with shutil and random) costs
+    # milliseconds of autolog()'s start-up. Named by process and thread, so parallel
+    # autolog() calls never remove each other's.
+    probe = os.path.join(folder, f".autolog-write-check-{os.getpid()}-{threading.get_ident()}")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
+        os.makedirs(folder, exist_ok=True)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        os.close(os.open(probe, flags, 0o600))
+        os.unlink(probe)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise ConfigurationError(

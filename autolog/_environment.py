@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import platform
 import re
 import sys
 import threading
@@ -145,6 +144,8 @@ def _model_modules(model: Any) -> set[str]:
 
 def describe_environment(folder: Path, flavor_module: str, model: Any) -> dict[str, Any]:
     """Write ``requirements.txt`` into ``folder``; return the manifest's environment entries."""
+    import platform  # here: platform costs milliseconds of autolog()'s start-up
+
     requirements = model_requirements(flavor_module, model)
     (folder / REQUIREMENTS_FILE).write_text("".join(f"{line}\n" for line in requirements))
     entries: dict[str, Any] = {

@@ -21,10 +21,10 @@ import os
 import threading
 import time
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._plain import Plain
 from ._records import encode_float
 from ._warnings import warn
 
@@ -293,18 +293,18 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_fsyncer.reset_after_fork)
 
 
-@dataclass
-class JournalRead:
+class JournalRead(Plain):
     """What :func:`read_journal` found: records with their end offsets, and damage."""
 
-    records: list[Record] = field(default_factory=list)
-    ends: list[int] = field(default_factory=list)
-    torn_tail: bool = False
-    damaged_lines: list[int] = field(default_factory=list)
-    #: Where each damaged line starts in the file.
-    damaged_offsets: list[int] = field(default_factory=list)
-    #: Where each record's line starts, beside ``ends``.
-    starts: list[int] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+        self.ends: list[int] = []
+        self.torn_tail = False
+        self.damaged_lines: list[int] = []
+        #: Where each damaged line starts in the file.
+        self.damaged_offsets: list[int] = []
+        #: Where each record's line starts, beside ``ends``.
+        self.starts: list[int] = []
 
     @property
     def end(self) -> int:

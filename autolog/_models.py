@@ -15,9 +15,6 @@ resort for any picklable object that no integration claims.
 from __future__ import annotations
 
 import json
-import pickle
-import platform
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +42,15 @@ def save_model(
             "autolog_save_model", first_result=True, model=model, path=folder, config=config
         )
     if manifest is None:
+        import shutil  # imports here and below: a built-in plugin loads at autolog(), cheaply
+
         shutil.rmtree(folder, ignore_errors=True)
         raise ModelNotSavedError(
             f"no plugin can save a model of type {type(model).__qualname__}: it cannot be "
             "pickled and no installed integration knows its type"
         )
+    import platform
+
     from ._environment import describe_environment
 
     environment = describe_environment(folder, str(manifest["flavor"]), model)
@@ -159,6 +160,8 @@ def load_run_model(backend: Any, run_id: str) -> Any:
 
 @hookimpl(trylast=True)
 def autolog_save_model(model: Any, path: Path, config: Config) -> dict[str, Any] | None:
+    import pickle
+
     try:
         data = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:
@@ -171,5 +174,7 @@ def autolog_save_model(model: Any, path: Path, config: Config) -> dict[str, Any]
 def autolog_load_model(path: Path, manifest: dict[str, Any]) -> Any:
     if manifest.get("flavor") != "pickle":
         return None
+    import pickle
+
     with open(path / "model.pkl", "rb") as f:
         return pickle.load(f)

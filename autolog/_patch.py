@@ -41,7 +41,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import random
 import sys
 import threading
 from collections.abc import Callable, Generator, Iterator
@@ -103,6 +102,8 @@ def own_code() -> Iterator[None]:
 
 def _random_states() -> list[tuple[Callable[[Any], Any], Any]]:
     """Setter and state of each global random generator in use (none is imported for this)."""
+    import random  # here, not at import: random costs a millisecond of autolog()'s start-up
+
     states: list[tuple[Callable[[Any], Any], Any]] = [(random.setstate, random.getstate())]
     numpy = sys.modules.get("numpy")
     if numpy is not None:

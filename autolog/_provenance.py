@@ -9,7 +9,6 @@ process, so a sweep of thousands of 2 ms fits does not pay it each time.
 from __future__ import annotations
 
 import functools
-import getpass
 import re
 import sys
 from pathlib import Path
@@ -107,6 +106,8 @@ def _in_kernel() -> bool:
 
 
 def _user() -> str:
+    import getpass  # here: it imports termios, which autolog() does not need
+
     try:
         return getpass.getuser()
     except Exception:

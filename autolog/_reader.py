@@ -11,10 +11,10 @@ line (:func:`autolog._journal.parse_journal`) and record by record
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._journal import Record, parse_journal
+from ._plain import Plain
 from ._records import (
     EDITS,
     MAX_LINE,
@@ -38,13 +38,15 @@ READ_CHUNK = 8 << 20
 HEAD_BYTES, TAIL_BYTES = 8 << 10, 16 << 10
 
 
-@dataclass
-class Peek:
+class Peek(Plain):
     """What a journal's first and last lines tell: header, status and last write (ms)."""
 
-    header: dict[str, Any] | None
-    status: str = RUNNING
-    last_activity: int = 0
+    def __init__(
+        self, header: dict[str, Any] | None, status: str = RUNNING, last_activity: int = 0
+    ) -> None:
+        self.header = header
+        self.status = status
+        self.last_activity = last_activity
 
 
 class RunList(list[RunRecord]):
@@ -60,12 +62,14 @@ class RunList(list[RunRecord]):
         return self.next_page_token
 
 
-@dataclass
-class SearchPage:
+class SearchPage(Plain):
     """One page of a search, and the token that asks for the next (None on the last)."""
 
-    runs: list[RunRecord] = field(default_factory=list)
-    next_page_token: str | None = None
+    def __init__(
+        self, runs: list[RunRecord] | None = None, next_page_token: str | None = None
+    ) -> None:
+        self.runs: list[RunRecord] = [] if runs is None else runs
+        self.next_page_token = next_page_token
 
 
 def journal_chunks(

@@ -31,8 +31,6 @@ always applies. The README has the table of examples, which the tests check.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import fnmatch
 import functools
 import re
@@ -263,6 +261,9 @@ def _hide_url_credentials(match: re.Match[str]) -> str:
 def _hide_auth_header(match: re.Match[str]) -> str:
     credential = match["credential"]
     if match["scheme"] == "Basic":
+        import base64  # here: it is a millisecond of autolog()'s start-up
+        import binascii
+
         try:  # "Basic" is also an English word: hide only a real user:password pair
             if b":" not in base64.b64decode(credential, validate=True):
                 return match[0]

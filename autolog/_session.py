@@ -12,7 +12,6 @@ import atexit
 import os
 import sys
 import threading
-import uuid
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -139,6 +138,8 @@ class Session:
         """Create a run, a child of this thread's active run if there is one, and make it active."""
         config = self.ensure_configured()
         parent = self.active_run()
+        import uuid  # here: uuid (with platform) costs milliseconds of autolog()'s start-up
+
         run_id = uuid.uuid4().hex
         if experiment is None:
             experiment = parent.experiment if parent is not None else config.experiment

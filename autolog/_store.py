@@ -17,11 +17,9 @@ from __future__ import annotations
 import json
 import os
 import stat
-import tempfile
 import time
 from collections.abc import Hashable, Iterator
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlparse
 
 from ._journal import JOURNAL_NAME
 from .errors import RunNotFoundError
@@ -193,6 +191,8 @@ class LocalStore(JournalSource):
 def local_path(uri: str) -> Path | None:
     """The folder a path or ``file:`` URI names, or None for other schemes."""
     if uri.startswith("file:"):
+        from urllib.parse import unquote, urlparse
+
         parsed = urlparse(uri)
         return Path(unquote(parsed.path))
     if "://" in uri:
@@ -202,6 +202,7 @@ def local_path(uri: str) -> Path | None:
 
 def write_atomically(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` so that a reader sees the old or the new, never half."""
+    import tempfile  # here: tempfile (with shutil, random) costs milliseconds of the start-up
 
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:

@@ -25,9 +25,9 @@ and its ``record=True`` would also catch the warnings of every other thread.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
-import sysconfig
 import threading
 import warnings
 from collections.abc import Iterator
@@ -36,17 +36,27 @@ from types import FrameType
 from .errors import AutologWarning
 
 _OURS = os.path.dirname(os.path.abspath(__file__))
-_NOT_USER = tuple(
-    {
-        _OURS + os.sep,
-        os.path.dirname(_OURS) + os.sep + "backends" + os.sep,
-        os.path.dirname(_OURS) + os.sep + "integrations" + os.sep,
-        *(
-            os.path.abspath(p) + os.sep
-            for p in {sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib")}
-        ),
-    }
-)
+
+
+@functools.cache
+def _not_user() -> tuple[str, ...]:
+    """Folders whose frames are not the user's: ours, the stdlib's, site-packages.
+
+    Computed at the first warning: sysconfig costs a millisecond of autolog()'s start-up.
+    """
+    import sysconfig
+
+    return tuple(
+        {
+            _OURS + os.sep,
+            os.path.dirname(_OURS) + os.sep + "backends" + os.sep,
+            os.path.dirname(_OURS) + os.sep + "integrations" + os.sep,
+            *(
+                os.path.abspath(p) + os.sep
+                for p in {sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib")}
+            ),
+        }
+    )
 
 
 #: Where warnings with no user frame are remembered, so the default filter shows each once.
@@ -64,7 +74,7 @@ def _user_frame(depth: int = 2) -> FrameType | None:
     frame: FrameType | None = sys._getframe(depth)
     while frame is not None:
         name = frame.f_code.co_filename
-        if not name.startswith("<") and not os.path.abspath(name).startswith(_NOT_USER):
+        if not name.startswith("<") and not os.path.abspath(name).startswith(_not_user()):
             return frame
         frame = frame.f_back
     return None

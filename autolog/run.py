@@ -8,7 +8,6 @@ shipper, on another thread.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -258,6 +257,8 @@ class Run:
         name = v.check_key(name or source.name, "artifact name").replace("\\", "/")
         if self.artifacts_dir is None:
             return name
+        import shutil  # here: shutil (with bz2, lzma) costs milliseconds of autolog()'s start-up
+
         target = self.artifacts_dir / name
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():

@@ -24,12 +24,11 @@ mtime) and ``index_location()`` (where its derived index may live).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from ._plain import Plain
 from ._records import is_run_id
 from .errors import RunNotFoundError
 
@@ -44,22 +43,31 @@ __all__ = ["ArtifactFile", "JournalSource", "Signature", "is_run_id"]
 Signature = tuple[int, Hashable]
 
 
-@dataclass
-class ArtifactFile:
+class ArtifactFile(Plain):
     """An artifact ready to read: a local ``path``, or ``chunks`` of its bytes.
 
     ``cleanup`` runs once the file has been read or sent (a temporary
     download, an open stream).
     """
 
-    name: str
-    path: Path | None = None
-    chunks: Iterator[bytes] | None = None
-    size: int | None = None
-    cleanup: Callable[[], None] | None = None
+    def __init__(
+        self,
+        name: str,
+        path: Path | None = None,
+        chunks: Iterator[bytes] | None = None,
+        size: int | None = None,
+        cleanup: Callable[[], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.path = path
+        self.chunks = chunks
+        self.size = size
+        self.cleanup = cleanup
 
     def save_to(self, target: Path) -> Path:
         """Write the file to ``target`` (its folder is created), then clean up."""
+        import shutil  # here: shutil costs milliseconds of autolog()'s start-up
+
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             if self.path is not None:

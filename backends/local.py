@@ -9,7 +9,6 @@ changes nothing) and copies the artifacts it names.
 from __future__ import annotations
 
 import os
-import shutil
 import warnings
 from pathlib import Path
 
@@ -50,6 +49,8 @@ class LocalBackend(LocalStore, Backend):
         except (UnsafePathError, ValueError) as exc:
             warnings.warn(f"{exc}; it is not copied to {self.uri}", AutologWarning, stacklevel=2)
             return
+        import shutil  # here: shutil costs milliseconds of autolog()'s start-up
+
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
 

@@ -39,7 +39,6 @@ inherit the callback with the run itself and write the same way.)
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
 import importlib
 import re
@@ -271,6 +270,8 @@ def _log_model(run: Any, trainer: Any, model: Any) -> None:
         with contextlib.suppress(ModelNotSavedError):
             run.log_model(model, checkpoint="final")
         return
+    import copy  # here: this plugin loads at every autolog(), so cheaply
+
     import torch
 
     # A checkpoint this trainer has just written; it holds more than tensors (hparams).

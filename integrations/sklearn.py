@@ -20,12 +20,10 @@ the search.
 
 from __future__ import annotations
 
-import csv
 import functools
 import inspect
 import io
 import json
-import pickle
 import sys
 from pathlib import Path
 from types import FrameType
@@ -209,6 +207,8 @@ def _rank_column(search: Any, results: dict) -> str | None:
 
 def _as_csv(results: dict) -> str:
     """``cv_results_`` as CSV text, one row per candidate (masked params left empty)."""
+    import csv  # imports in functions: this plugin loads at every autolog(), so cheaply
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     columns = list(results)
@@ -243,6 +243,8 @@ def autolog_save_model(model: Any, path: Path, config: Config) -> dict[str, Any]
     base = sys.modules.get("sklearn.base")
     if base is None or not isinstance(model, base.BaseEstimator):
         return None
+    import pickle
+
     import sklearn
 
     try:
@@ -268,6 +270,8 @@ def autolog_load_model(path: Path, manifest: dict[str, Any]) -> Any:
     """
     if manifest.get("flavor") != "sklearn":
         return None
+    import pickle
+
     with open(path / "model.pkl", "rb") as f:
         try:
             return pickle.load(f)

@@ -30,6 +30,7 @@ pytest_plugins = ["tests.support.fixtures_server", "tests.support.fixtures_ui"]
 SERVICE_FIXTURES = {
     "start_server", "shared_server", "api", "postgres", "mlflow", "mlflow_server", "azurite",
     "browser", "page", "site", "local_ui", "tracking_server", "fixture_store", "wheel",
+    "datasets_site",
 }  # fmt: skip
 #: Folders whose every test drives real processes, whatever its fixtures.
 SERVICE_FOLDERS = ("backends", "reliability")  # backends/: the Azure tests, on Azurite

@@ -35,6 +35,7 @@ def grid(tmp_path: Path) -> tuple[str, list[str]]:
 
 
 class TestCurationLocal:
+    @pytest.mark.slow  # a dozen CLI processes
     def test_rename_tag_note_show_in_runs_show_and_journal(self, tmp_path: Path, grid) -> None:
         """Each edit is one journal record; runs show reads them back."""
         _, children = grid
@@ -54,6 +55,7 @@ class TestCurationLocal:
         replay = RunReplay().feed(read_journal(journal).records)
         assert replay.run is not None and replay.run.name == "best one"
 
+    @pytest.mark.slow  # a dozen CLI processes
     def test_rm_hides_and_restore_brings_back(self, tmp_path: Path, grid) -> None:
         """A deleted run leaves runs ls, shows with --deleted, and comes back on restore."""
         _, children = grid

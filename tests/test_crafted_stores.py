@@ -178,6 +178,7 @@ class TestCli:
         assert "Traceback" not in done.stderr
         assert done.stderr.count(CRAFTED) == len(MALFORMED)
 
+    @pytest.mark.slow  # CLI processes
     def test_runs_show_of_the_crafted_run(self, crafted_store: Path) -> None:
         done = self.run_cli(crafted_store, "runs", "show", CRAFTED)
         assert done.returncode == 0, done.stderr

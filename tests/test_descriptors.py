@@ -13,6 +13,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 SWEEP = """
 import json, os, resource, sys
 resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
@@ -44,6 +46,7 @@ print(json.dumps({"most": most, "held": len(held)}))
 """
 
 
+@pytest.mark.slow  # 3000 fits in a subprocess
 def test_3000_fits_under_a_256_descriptor_limit_keep_under_64_open(tmp_path: Path) -> None:
     """Every run is recorded, under 64 descriptors are ever open, and the user's open() works."""
     done = subprocess.run(

@@ -98,6 +98,7 @@ def older_threadpoolctl(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
+@pytest.mark.slow  # installs an older threadpoolctl, loads in subprocesses
 class TestMismatch:
     def test_load_warns_once_naming_the_package_that_differs(
         self, store: Path, older_threadpoolctl: Path

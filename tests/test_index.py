@@ -145,7 +145,16 @@ class TestRepair:
         shutil.rmtree(store / ".autolog-index")
         assert answers(store) == reference
 
-    @pytest.mark.parametrize("damage", ["torn", "garbage", "empty", "not sqlite"])
+    @pytest.mark.parametrize(
+        "damage",
+        [
+            "torn",
+            "garbage",
+            # slow: an emptied index file makes the reader wait out SQLite's 60 s busy timeout
+            pytest.param("empty", marks=pytest.mark.slow),
+            "not sqlite",
+        ],
+    )
     def test_torn_or_corrupt(self, built, damage: str) -> None:
         store, reference = built
         path = self.index_file(store)
@@ -240,6 +249,7 @@ READER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # 16 writer processes
 class TestConcurrency:
     def test_sixteen_writers_and_two_readers(self, store: Path, tmp_path: Path) -> None:
         """Readers sharing one index while 16 processes write: no error, and in the end exact."""

@@ -77,6 +77,7 @@ def execute(tmp_path: Path, kernel_name: str, cells: list[str]) -> nbformat.Note
     return notebook
 
 
+@pytest.mark.slow  # each test starts a Jupyter kernel
 class TestNotebook:
     def test_runs_in_a_jupyter_kernel(
         self, tmp_path: Path, kernel_name: str, monkeypatch: pytest.MonkeyPatch

@@ -17,6 +17,9 @@ import autolog
 from autolog._journal import read_journal
 from tests.support.processes import run_autolog_cli
 
+#: Every test here drives real processes (killed, parallel, at exit): slow for make check.
+pytestmark = pytest.mark.slow
+
 
 def run_script(
     code: str,

@@ -147,6 +147,7 @@ class TestFailures:
         assert shipper.refused is not None and shipper.backend.calls == 1
         assert {p.run_id for p in shipper.pending()} == set(run_ids)
 
+    @pytest.mark.slow  # waits out real backoff delays
     def test_the_background_thread_delivers_after_failures_with_backoff(
         self, store: Path, target: Path
     ) -> None:

@@ -57,6 +57,7 @@ def sampler_threads() -> list[threading.Thread]:
 
 
 class TestSampling:
+    @pytest.mark.slow  # keeps a CPU busy for seconds
     def test_busy_run_has_cpu_and_memory_series(self, store: Path, fresh_sampler: None) -> None:
         """A run busy for 3.5 s at a 1 s interval gets every machine figure at steps 0, 1, 2..."""
         autolog.autolog(backend=str(store), system_metrics_interval=1)

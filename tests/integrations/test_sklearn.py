@@ -162,6 +162,7 @@ class TestRunPerFit:
         LogisticRegression().fit(*classification_data())
         assert runs(backend=str(store)) == []
 
+    @pytest.mark.slow  # two subprocesses importing sklearn
     def test_autolog_before_import_patches_lazily(self, tmp_path: Path) -> None:
         """autolog() before importing sklearn works, and imports no sklearn module of its own."""
         script = textwrap.dedent(

@@ -155,6 +155,7 @@ class TestRunPerFit:
 
 
 class TestNesting:
+    @pytest.mark.slow  # 32 SARIMAX fits
     def test_32_sarimax_fits_in_a_user_run_are_32_children_with_distinct_params(
         self, store: Path
     ) -> None:
@@ -178,6 +179,7 @@ class TestNesting:
 
 
 class TestModel:
+    @pytest.mark.slow  # fits, saves and reloads SARIMAX in a subprocess
     def test_loaded_sarimax_forecasts_identically(self, store: Path) -> None:
         """The saved results load back through load_model and forecast the same values."""
         results = SARIMAX(monthly_series(), order=(1, 1, 0), seasonal_order=(0, 1, 1, 12)).fit(

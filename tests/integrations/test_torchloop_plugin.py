@@ -18,6 +18,9 @@ import pytest
 
 from tests.support.plugins import install_plugin, run_with_plugin
 
+#: Installs the example plugin and trains in subprocesses: slow for make check.
+pytestmark = pytest.mark.slow
+
 SCRIPT = textwrap.dedent(
     """
     import json, sys

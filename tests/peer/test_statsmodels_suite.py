@@ -41,10 +41,11 @@ def test_outcomes_are_the_same_with_autolog_on(suite: Suite, tmp_path: Path) -> 
     compare(suite, tmp_path)
 
 
+@pytest.mark.slow  # two runs of the framework's suite in subprocesses: minutes
 @pytest.mark.peer_fast
 @pytest.mark.parametrize("suite", [s for s in SUITES if s.name in FAST], ids=lambda s: s.name)
 def test_fast_subset_outcomes_are_the_same(suite: Suite, tmp_path: Path) -> None:
-    """The quick subset (for make check): OLS, whose lazily cached statistics must stay lazy."""
+    """The quick subset (-m peer_fast): OLS, whose lazily cached statistics must stay lazy."""
     compare(suite, tmp_path)
 
 

@@ -22,6 +22,9 @@ import pytest
 
 from tests.support.processes import AutologServer, wait_healthy
 
+#: Every test here starts a server process (the module's fixture, or its own).
+pytestmark = pytest.mark.service
+
 TOKEN = "guard-token"
 CREATE = "/api/2.0/mlflow/experiments/create"
 GET = "/api/2.0/mlflow/experiments/get?experiment_id=0"
