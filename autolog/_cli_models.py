@@ -115,7 +115,14 @@ def models_show(args: argparse.Namespace, out: TextIO) -> int:
     if model.description:
         print(escape(model.description), file=out)
     rows = [
-        [str(v.version), ", ".join(v.aliases), v.run_id or "", format_time(v.created), v.source]
+        # the 12-character run id `runs ls` prints, which `runs show` accepts
+        [
+            str(v.version),
+            ", ".join(v.aliases),
+            (v.run_id or "")[:12],
+            format_time(v.created),
+            v.source,
+        ]
         for v in versions
     ]
     text, _ = format_table(
@@ -138,4 +145,5 @@ def _summary(model: Any) -> dict[str, Any]:
 
 
 def _aliases(aliases: dict[str, int]) -> str:
-    return ", ".join(f"{alias}→{version}" for alias, version in sorted(aliases.items()))
+    """``champion=1, staging=2``: plain ASCII, so a Windows console can print it."""
+    return ", ".join(f"{alias}={version}" for alias, version in sorted(aliases.items()))
