@@ -8,7 +8,9 @@ MLflow 3.17's REST API answers a clear JSON error, never a 500.
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from pathlib import Path
 
 import httpx
 
@@ -402,3 +404,19 @@ class TestCompatibility:
                 implemented.append((method, path))
         print(f"MLflow 3.17 endpoints implemented: {len(implemented)} of {len(listed)}")
         assert len(implemented) >= 60, implemented
+        _check_the_documented_table(listed, implemented)
+
+
+def _check_the_documented_table(listed: list, implemented: list) -> None:
+    """docs/server.md's table lists exactly MLflow's endpoints, and which ones answer here."""
+    text = (Path(__file__).parents[2] / "docs" / "server.md").read_text()
+    headline = re.search(r"\*\*(\d+) of (\d+) are\s+implemented\*\*", text)
+    assert headline, "docs/server.md lost its '**N of M are implemented**' line"
+    assert (int(headline[1]), int(headline[2])) == (len(implemented), len(listed)), headline[0]
+    table = text.split("<details><summary>All ", 1)[1].split("</details>", 1)[0]
+    assert table.startswith(f"{len(listed)} endpoints</summary>"), table[:40]
+    rows = re.findall(r"^\| `(\w+) (\S+)` \| (implemented|not implemented)", table, re.M)
+    documented = {(method, path): state for method, path, state in rows}
+    assert set(documented) == {tuple(pair) for pair in listed}
+    said = {pair for pair, state in documented.items() if state == "implemented"}
+    assert said == set(implemented), set(implemented) ^ said
