@@ -152,7 +152,8 @@ def load_mlflow_model(folder: Path) -> Any:
 
     Such a folder has no sha256 manifest, so it is trusted as MLflow itself would
     trust it: load only models from a server you trust. Supported: the sklearn
-    (pickle/cloudpickle), statsmodels, keras (Keras 3 ``.keras``) and pytorch
+    (skops, MLflow 3's default, with the flavor's trusted types; pickle, cloudpickle),
+    statsmodels, keras (Keras 3 ``.keras``) and pytorch
     (whole pickled module) flavors.
     """
     from .errors import AutologError
@@ -162,7 +163,7 @@ def load_mlflow_model(folder: Path) -> Any:
         raise AutologError(f"{folder} has neither an autolog manifest nor an MLmodel file")
     flavors = mlmodel.get("flavors") or {}
     if "sklearn" in flavors:
-        return _unpickle(folder / flavors["sklearn"].get("pickled_model", "model.pkl"))
+        return _load_sklearn(folder, flavors["sklearn"])
     if "statsmodels" in flavors:
         from statsmodels.iolib.smpickle import load_pickle
 
@@ -185,6 +186,24 @@ def load_mlflow_model(folder: Path) -> Any:
         f"the MLflow model in {folder} has flavors {', '.join(flavors) or 'none'}; autolog "
         "loads sklearn, statsmodels, keras and pytorch models (use mlflow.pyfunc for others)"
     )
+
+
+def _load_sklearn(folder: Path, flavor: dict[str, Any]) -> Any:
+    path = folder / str(flavor.get("pickled_model") or "model.pkl")
+    if flavor.get("serialization_format") != "skops":
+        return _unpickle(path)
+    from .errors import AutologError
+
+    try:
+        import skops.io
+    except ImportError:
+        raise AutologError(
+            f"{folder} holds a scikit-learn model MLflow saved in the skops format (MLflow 3's "
+            "default); install skops to load it: pip install skops"
+        ) from None
+    # skops refuses types outside its safe defaults unless MLflow's client listed them
+    # (log_model(skops_trusted_types=...)), which is MLflow's own rule when it loads.
+    return skops.io.load(path, trusted=flavor.get("skops_trusted_types"))
 
 
 def _unpickle(path: Path) -> Any:

@@ -33,7 +33,7 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _WORD_OPS = {"LIKE", "ILIKE", "IN"}
-_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "=": lambda a, b: a == b,
     "!=": lambda a, b: a != b,
     "<": lambda a, b: a < b,
@@ -169,7 +169,7 @@ def condition(db: Database, column: Any, op: str, value: Any) -> Any:
         return column.not_in(list(value))
     if op in ("LIKE", "ILIKE"):
         return db.like(column, str(value), ignore_case=op == "ILIKE")
-    return _COMPARE[op](column, value)
+    return COMPARE[op](column, value)
 
 
 def key_value_exists(db: Database, table: sa.Table, join: Any, clause: Clause) -> Any:

@@ -30,7 +30,7 @@ class RunIOStore:
 
     def log_inputs(self, run_id: str, datasets: list[dict], models: list[dict]) -> None:
         with self.db.write() as conn:
-            self._run_accepts_io(conn, run_id)
+            self._active_run(conn, run_id)
             now = now_ms()
             for item in datasets:
                 dataset = item["dataset"]
@@ -70,10 +70,11 @@ class RunIOStore:
 
     def log_outputs(self, run_id: str, models: list[dict]) -> None:
         with self.db.write() as conn:
-            self._run_accepts_io(conn, run_id)
+            self._active_run(conn, run_id)
             self._link_models(conn, run_id, models, "output")
 
-    def _run_accepts_io(self, conn: sa.Connection, run_id: str) -> None:
+    def _active_run(self, conn: sa.Connection, run_id: str) -> None:
+        """Refuse to log to a run that does not exist or is deleted."""
         stage = conn.execute(
             sa.select(runs.c.lifecycle_stage).where(runs.c.run_uuid == run_id)
         ).scalar()

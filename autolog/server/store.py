@@ -151,15 +151,6 @@ class TrackingStore(RegistryStore, LoggedModelStore, RunIOStore):
             if metric_list:
                 self._insert_metrics(conn, run_id, metric_list)
 
-    def _active_run(self, conn: sa.Connection, run_id: str) -> None:
-        stage = conn.execute(
-            sa.select(runs.c.lifecycle_stage).where(runs.c.run_uuid == run_id)
-        ).scalar()
-        if stage is None:
-            raise not_found(f"no run with id {run_id!r}")
-        if stage != "active":
-            raise invalid(f"run {run_id!r} is deleted; restore it before logging to it")
-
     def _insert_params(self, conn: sa.Connection, run_id: str, param_list: list[dict]) -> None:
         wanted: dict[str, str] = {}
         for param in param_list:
