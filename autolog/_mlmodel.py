@@ -41,7 +41,7 @@ def _sklearn(manifest: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     flavor = {
         "pickled_model": "model.pkl",
         "serialization_format": "pickle",
-        "sklearn_version": manifest.get("framework_version", ""),
+        "sklearn_version": str(manifest.get("framework_version", "")),
         "code": None,
     }
     pyfunc = {"loader_module": "mlflow.sklearn", "model_path": "model.pkl", "predict_fn": "predict"}
@@ -50,7 +50,7 @@ def _sklearn(manifest: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _statsmodels(manifest: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     flavor = {
-        "statsmodels_version": manifest.get("framework_version", ""),
+        "statsmodels_version": str(manifest.get("framework_version", "")),
         "data": "results.pickle",
         "code": None,
     }
@@ -60,8 +60,8 @@ def _statsmodels(manifest: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
 def _keras(manifest: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     # mlflow.keras reads <data>.keras: "model" names model.keras beside the MLmodel file.
     flavor = {
-        "keras_version": manifest.get("framework_version", ""),
-        "keras_backend": manifest.get("keras_backend", ""),
+        "keras_version": str(manifest.get("framework_version", "")),
+        "keras_backend": str(manifest.get("keras_backend", "")),
         "save_exported_model": False,
         "data": "model",
     }
@@ -71,7 +71,8 @@ def _keras(manifest: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 def _pytorch(manifest: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     flavor = {
         "model_data": "model.pt",
-        "pytorch_version": manifest.get("torch_version", ""),
+        # str(): torch.__version__ is a TorchVersion, which yaml.safe_dump refuses
+        "pytorch_version": str(manifest.get("torch_version", "")),
         "code": None,
     }
     return flavor, {"loader_module": "mlflow.pytorch", "data": "model.pt"}

@@ -42,3 +42,14 @@ class TestMlmodel:
         assert mlmodel is not None
         assert mlmodel["flavors"]["python_function"]["env"] == {"virtualenv": "python_env.yaml"}
         assert mlmodel["flavors"]["statsmodels"]["data"] == "results.pickle"
+
+    def test_lightning_manifest_with_torch_version_object(self, tmp_path: Path) -> None:
+        """torch.__version__ is a TorchVersion, not a str: the MLmodel still writes."""
+        import torch
+
+        manifest = {"flavor": "lightning", "torch_version": torch.__version__}
+        assert write_mlmodel(tmp_path, manifest, "model")
+        mlmodel = read_mlmodel(tmp_path)
+        assert mlmodel is not None
+        assert mlmodel["flavors"]["pytorch"]["pytorch_version"] == str(torch.__version__)
+        assert mlmodel["flavors"]["python_function"]["loader_module"] == "mlflow.pytorch"
