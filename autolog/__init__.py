@@ -33,6 +33,15 @@ from ._api import (
     start_run,
 )
 from ._records import MetricPoint, RunRecord
+from ._registry import ModelVersion, RegisteredModel
+from ._registry_api import (
+    delete_model_alias,
+    get_model_version,
+    get_registered_model,
+    register_model,
+    search_registered_models,
+    set_model_alias,
+)
 from .backend import Backend, Batch
 from .errors import AutologError
 from .integration import Integration
@@ -44,14 +53,19 @@ __all__ = [
     "Batch",
     "Integration",
     "MetricPoint",
+    "ModelVersion",
+    "RegisteredModel",
     "Run",
     "RunRecord",
     "__version__",
     "active_run",
     "autolog",
+    "delete_model_alias",
     "end_run",
     "flush",
     "get_metric_history",
+    "get_model_version",
+    "get_registered_model",
     "get_run",
     "hookimpl",
     "load_model",
@@ -61,7 +75,10 @@ __all__ = [
     "log_model",
     "log_param",
     "log_params",
+    "register_model",
+    "search_registered_models",
     "search_runs",
+    "set_model_alias",
     "set_tag",
     "set_tags",
     "start_run",

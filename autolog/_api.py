@@ -239,7 +239,14 @@ def get_metric_history(run_id: str, key: str, backend: str | None = None) -> lis
 
 
 def load_model(run_id: str, backend: str | None = None) -> Any:
-    """Load the model of ``run_id``, after checking its files against their sha256."""
+    """Load the model of ``run_id``, after checking its files against their sha256.
+
+    ``run_id`` may also be a model URI: ``models:/NAME@ALIAS``, ``models:/NAME/3``,
+    ``models:/NAME/latest`` (the registry, see :func:`autolog.register_model`),
+    ``runs:/RUN_ID/model``, or ``models:/m-ID`` (an MLflow 3 logged model, on a
+    tracking server). Models MLflow's client logged (sklearn, statsmodels, keras,
+    pytorch flavors) load too; they have no autolog manifest to check.
+    """
     from ._models import load_run_model
     from ._patch import autologging_suppressed
 

@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from ._delivery import destination_uri, headed_for, read_header
 from ._records import MetricPoint, RunRecord
+from ._registry import ModelVersion, RegisteredModel
 from ._store import LocalStore
 from ._validation import strip_credentials
 from ._warnings import warn
@@ -116,6 +117,27 @@ class JournalFallback(Backend):
             lambda: self.inner.run_ids_starting_with(prefix),
             lambda: [r for r in self._headed_ids() if r.startswith(prefix)],
         )
+
+    # The registry lives on the backend only: its calls go straight through (an
+    # unreachable server is said so by the error, the journal has no registry of it).
+
+    def register_model(self, name: str, run_id: str, path: str | None) -> ModelVersion:
+        return self.inner.register_model(name, run_id, path)
+
+    def set_model_alias(self, name: str, alias: str, version: int) -> None:
+        self.inner.set_model_alias(name, alias, version)
+
+    def delete_model_alias(self, name: str, alias: str) -> None:
+        self.inner.delete_model_alias(name, alias)
+
+    def search_registered_models(self) -> list[RegisteredModel]:
+        return self.inner.search_registered_models()
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        return self.inner.get_registered_model(name)
+
+    def fetch_model(self, uri: str, dest: Path) -> tuple[Path, str | None]:
+        return self.inner.fetch_model(uri, dest)
 
     def close(self) -> None:
         self.inner.close()

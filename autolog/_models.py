@@ -20,6 +20,7 @@ from typing import Any
 
 from ._config import Config
 from ._containment import contained
+from ._mlmodel import load_mlflow_model, write_mlmodel
 from ._model_secrets import secrets_hidden
 from ._store import sha256_file
 from ._version import __version__
@@ -54,6 +55,11 @@ def save_model(
     from ._environment import describe_environment
 
     environment = describe_environment(folder, str(manifest["flavor"]), model)
+    # Also an MLflow model: MLmodel beside our files (with the pinned requirements), checked
+    # by the manifest like them.
+    requirements = environment["environment"]["requirements"]
+    described = {**manifest, "python_version": platform.python_version()}
+    write_mlmodel(folder, described, name, requirements=requirements)
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
     manifest = {
         **environment,
@@ -75,7 +81,7 @@ def save_model(
     return {**manifest, "manifest_sha256": manifest_sha256, "sizes": sizes}
 
 
-def load_model_from(folder: Path, manifest_sha256: str | None) -> Any:
+def load_model_from(folder: Path, manifest_sha256: str | None, registered: bool = False) -> Any:
     """Verify ``folder`` against its manifest and the manifest against ``manifest_sha256``,
     then load it with the flavor's plugin, from the files the manifest lists and no other.
 
@@ -83,18 +89,26 @@ def load_model_from(folder: Path, manifest_sha256: str | None) -> Any:
     does not match, a listed name that leaves the folder, all raise
     :class:`ModelIntegrityError`. Files the manifest does not list are removed
     from ``folder`` (a private download) so that no plugin can open them.
+
+    ``registered`` is for a model reached through a ``models:/`` or ``runs:/`` URI
+    that no record vouches for (registered by MLflow's client from a run whose
+    record is gone): its files are still checked against its manifest, only the
+    manifest itself has nothing to be checked against.
     """
     from .plugins import call_each
 
     manifest_path = folder / MANIFEST
     if not manifest_path.is_file():
+        if manifest_sha256 is None and (folder / "MLmodel").is_file():
+            # MLflow's client logged it (no run record, no manifest): loaded as MLflow would.
+            return load_mlflow_model(folder)
         raise AutologError(f"{folder} has no {MANIFEST}: it is not a model saved by autolog")
-    if manifest_sha256 is None:
+    if manifest_sha256 is None and not registered:
         raise ModelIntegrityError(
             f"the run's model record has no sha256 for {MANIFEST}, so the model in {folder} "
             "cannot be verified and is not loaded"
         )
-    if sha256_file(manifest_path) != manifest_sha256:
+    if manifest_sha256 is not None and sha256_file(manifest_path) != manifest_sha256:
         raise ModelIntegrityError(
             f"{MANIFEST} in {folder} does not match the sha256 the run recorded when the model "
             "was saved; it was replaced or damaged and the model is not loaded"
@@ -142,11 +156,21 @@ def load_run_model(backend: Any, run_id: str) -> Any:
 
     The manifest's sha256 comes from the run's model record (the journal, or the
     server's ``autolog.model`` tag), which was written when the model was saved.
+    ``run_id`` may also be a model URI (``runs:/RUN/model``, ``models:/NAME/3``,
+    ``models:/NAME@ALIAS``, ``models:/NAME/latest``, ``models:/m-ID``): a registered
+    version keeps the sha256 too. A model MLflow's client logged has no manifest
+    and loads as MLflow loads it.
     """
     import tempfile  # lazily: it imports random and hashlib, slow for autolog()'s start
 
     with tempfile.TemporaryDirectory(prefix="autolog-model-") as tmp:
+        if run_id.startswith(("runs:/", "models:/")):
+            folder, expected = backend.fetch_model(run_id, Path(tmp))
+            return load_model_from(folder, expected, registered=expected is None)
         run = backend.get_run(run_id)
+        if run.model is None and backend.remote:  # MLflow's client logged it, as a logged model
+            folder, expected = backend.fetch_model(f"runs:/{run_id}/model", Path(tmp))
+            return load_model_from(folder, expected)
         if run.model is None:
             raise AutologError(
                 f"run {run_id} has no model; it was logged with log_models=False or by a "

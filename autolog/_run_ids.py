@@ -5,13 +5,12 @@ from __future__ import annotations
 
 def expand_run_id(prefix: str, backend: str | None) -> str:
     """Accept the 12-character ids ``runs ls`` prints, as long as they are unambiguous."""
-    import autolog
-
+    from ._api import search_runs
     from .errors import RunNotFoundError
 
     if len(prefix) == 32:
         return prefix
-    found = autolog.search_runs(backend=backend, deleted=True)
+    found = search_runs(backend=backend, deleted=True)
     matches = [run.id for run in found if run.id.startswith(prefix)]
     if len(matches) == 1:
         return matches[0]

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from ._plain import Plain
 from ._records import MetricPoint, RunRecord
-from .errors import ConfigurationError
+from ._registry import ModelVersion, RegisteredModel
+from .errors import AutologError, ConfigurationError
 
 if TYPE_CHECKING:
     from ._config import Config
@@ -120,6 +121,61 @@ class Backend:
         own) also matches that one, and answers with autolog's id.
         """
         return [run.id for run in self.search_runs() if run.id.startswith(prefix)]
+
+    # -- the model registry (autolog._registry) -----------------------------
+
+    def register_model(self, name: str, run_id: str, path: str | None) -> ModelVersion:
+        """Register the model of ``run_id`` (at artifact ``path``, or the run's model) as
+        the next version of ``name``, creating the name on first use."""
+        raise self._no_registry()
+
+    def set_model_alias(self, name: str, alias: str, version: int) -> None:
+        """Point ``alias`` of registered model ``name`` at ``version``."""
+        raise self._no_registry()
+
+    def delete_model_alias(self, name: str, alias: str) -> None:
+        """Remove ``alias`` from registered model ``name``."""
+        raise self._no_registry()
+
+    def search_registered_models(self) -> list[RegisteredModel]:
+        """Every registered model (without its versions' details where costly)."""
+        raise self._no_registry()
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        """One registered model with all its versions and aliases."""
+        raise self._no_registry()
+
+    def fetch_model(self, uri: str, dest: Path) -> tuple[Path, str | None]:
+        """Download the model a ``runs:/`` or ``models:/`` URI names into ``dest``.
+
+        Returns the folder and the manifest sha256 recorded for it (by the run, or
+        by the registered version), or None when no record has one (a model MLflow
+        logged, or a version whose run is gone).
+        """
+        from ._registry import parse_model_uri, pick_version
+
+        if uri.startswith("models:/"):
+            ref = parse_model_uri(uri)
+            if ref.model_id:
+                raise AutologError(
+                    f"{uri!r} names an MLflow logged model, which only tracking servers keep"
+                )
+            version = pick_version(self.get_registered_model(ref.name), ref)
+            if version.run_id is None:
+                raise AutologError(f"{uri!r} has no run to load its files from")
+            run_id, path, expected = version.run_id, version.path, version.manifest_sha256
+        else:
+            run_id, _, path = uri.removeprefix("runs:/").strip("/").partition("/")
+            expected = None
+        record = self.get_run(run_id).model
+        path = path or str((record or {}).get("path", "model"))
+        if record is not None and str(record.get("path", "model")) == path:
+            files = record.get("files") or {}
+            expected = expected or record.get("manifest_sha256") or files.get("manifest.json")
+        return self.download_artifacts(run_id, path, dest), expected
+
+    def _no_registry(self) -> AutologError:
+        return AutologError(f"{self.uri or type(self).__name__} has no model registry")
 
     def close(self) -> None:
         """Release connections; called at exit and when the configuration changes."""

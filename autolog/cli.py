@@ -4,6 +4,7 @@
     autolog runs show RUN_ID [--backend URI]
     autolog runs rename|tag|note|rm|restore RUN_ID ...
     autolog experiments ls
+    autolog models ls | show NAME [--format table|csv|json]
     autolog sync [--dir FOLDER] [--backend URI ...]
     autolog ui [STORE] [--host 127.0.0.1] [--port 5050]
 
@@ -122,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     experiments_ls.add_argument("--format", choices=("table", "csv", "json"), default="table")
     experiments_ls.add_argument("--deleted", action="store_true", help="count deleted runs too")
 
+    from ._cli_models import add_parsers as add_model_parsers
+
+    add_model_parsers(commands, BACKEND_HELP, _Parser)
+
     sync = command(
         commands,
         "sync",
@@ -217,6 +222,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._cli_runs import experiments_ls
 
             return experiments_ls(args, sys.stdout)
+        if args.command == "models":
+            from ._cli_models import models_command
+
+            return models_command(args, sys.stdout)
         if args.command in ("sync", "status"):
             from ._sync import run_sync
 

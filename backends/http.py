@@ -33,6 +33,7 @@ from typing import Any
 
 from .._containment import contained
 from .._records import FINISHED, STATUSES, MetricPoint, RunRecord, encode_float, visible_tags
+from .._registry import MANIFEST_TAG, ModelVersion, RegisteredModel
 from .._warnings import warn
 from ..backend import Backend, Batch
 from ..errors import BackendError, RunNotFoundError, UnsafePathError
@@ -445,6 +446,64 @@ class HttpBackend(Backend):
             if run.id.startswith(prefix) or server_id.startswith(prefix):
                 matches.append(run.id)
         return matches
+
+    # -- the model registry, over MLflow's REST calls (_mlflow_registry.py) --
+
+    def register_model(self, name: str, run_id: str, path: str | None) -> ModelVersion:
+        from ._mlflow_registry import register
+
+        return register(self.rest, name, self._resolve(run_id).id, path)
+
+    def set_model_alias(self, name: str, alias: str, version: int) -> None:
+        from ._mlflow_registry import set_alias
+
+        set_alias(self.rest, name, alias, version)
+
+    def delete_model_alias(self, name: str, alias: str) -> None:
+        from ._mlflow_registry import delete_alias
+
+        delete_alias(self.rest, name, alias)
+
+    def search_registered_models(self) -> list[RegisteredModel]:
+        from ._mlflow_registry import search
+
+        return search(self.rest)
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        from ._mlflow_registry import get
+
+        return get(self.rest, name)
+
+    def fetch_model(self, uri: str, dest: Path) -> tuple[Path, str | None]:
+        """The files of a ``runs:/`` or ``models:/`` URI, and the manifest sha256 on record.
+
+        The sha256 comes from the registered version's tag, else from the
+        ``autolog.model`` tag of the run the files came from; None for a model
+        MLflow's client logged (it has no manifest) or one no record vouches for.
+        """
+        from ._mlflow_models import download, locate
+        from ._mlflow_registry import recorded_sha256
+
+        run_id, path = "", "model"
+        if uri.startswith("runs:/"):  # our run id or the server's
+            run_id, _, path = uri.removeprefix("runs:/").strip("/").partition("/")
+            run_id, path = self._resolve(run_id).id, path or "model"
+            uri = f"runs:/{run_id}/{path}"
+        location, version = locate(self.rest, uri)
+        tags = {t["key"]: t["value"] for t in (version or {}).get("tags", [])}
+        expected = tags.get(MANIFEST_TAG)
+        if version and not expected and version.get("run_id"):
+            run_id = str(version["run_id"])
+            path = location.rstrip("/").rsplit("/", 1)[-1]
+        if run_id and not expected:
+            try:
+                run = self.rest.call("runs/get", run_id=run_id)["run"]
+            except ServerRejectedError:
+                run = {}  # the run is gone: the version's files are all there is
+            root = str(run.get("info", {}).get("artifact_uri", "")).rstrip("/")
+            if location.rstrip("/") == f"{root}/{path}":
+                expected = recorded_sha256(run, path)
+        return download(self.rest, location, dest / "model"), expected or None
 
     def close(self) -> None:
         self.rest.close()

@@ -14,9 +14,11 @@ from pathlib import Path
 
 from .._config import Config
 from .._containment import contained
+from .._local_registry import LocalRegistry
+from .._registry import ModelVersion, RegisteredModel
 from .._store import LocalStore, local_path
 from ..backend import Backend, Batch
-from ..errors import AutologWarning, UnsafePathError
+from ..errors import AutologError, AutologWarning, UnsafePathError
 from ..hookspecs import hookimpl
 
 
@@ -41,6 +43,37 @@ class LocalBackend(LocalStore, Backend):
             os.fsync(fd)
         finally:
             os.close(fd)
+
+    # -- the model registry: a journal in the store folder (autolog._local_registry) --
+
+    def register_model(self, name: str, run_id: str, path: str | None) -> ModelVersion:
+        run = self.get_run(run_id)
+        record = run.model or {}
+        saved = str(record.get("path", "model"))
+        path = path or saved
+        if not run.model or path != saved:
+            if not self.artifact_path(run.id, f"{path}/MLmodel").is_file():
+                raise AutologError(
+                    f"run {run.id} has no model at {path!r} to register; log one with "
+                    "autolog.log_model(model) or name the artifact path that holds it"
+                )
+            record = {}
+        files = record.get("files") or {}
+        expected = record.get("manifest_sha256") or files.get("manifest.json")
+        registry = LocalRegistry(self.root)
+        return registry.register(name, run.id, path, expected, f"runs:/{run.id}/{path}")
+
+    def set_model_alias(self, name: str, alias: str, version: int) -> None:
+        LocalRegistry(self.root).set_alias(name, alias, version)
+
+    def delete_model_alias(self, name: str, alias: str) -> None:
+        LocalRegistry(self.root).delete_alias(name, alias)
+
+    def search_registered_models(self) -> list[RegisteredModel]:
+        return LocalRegistry(self.root).models()
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        return LocalRegistry(self.root).model(name)
 
     def _copy_artifact(self, batch: Batch, path: str) -> None:
         try:  # a crafted journal can name a file anywhere: only the run's own are copied

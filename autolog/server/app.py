@@ -29,9 +29,10 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._http_guard import CROSS_ORIGIN, GuardRules, RequestGuard
+from .all_endpoints import ALL_ENDPOINTS, unimplemented_routes
 from .artifact_routes import artifact_routes
 from .artifacts import ArtifactStore
-from .endpoints import ENDPOINTS, Endpoint
+from .endpoints import Endpoint
 from .errors import ApiError, too_large
 from .fields import parse_fields
 from .openapi import openapi_document
@@ -57,27 +58,32 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _query_data(request: Request, endpoint: Endpoint) -> dict:
+    query, data = request.query_params, {}
+    for field in endpoint.fields:
+        for key in (field.name, *field.aliases):
+            if key in query and field.name not in data:
+                data[field.name] = query.getlist(key) if field.kind == "string[]" else query[key]
+    return data
+
+
 async def request_data(request: Request, endpoint: Endpoint, limit: int) -> dict:
-    """Query parameters for GET, the JSON object in the body otherwise."""
+    """Query parameters for GET (and a DELETE without a body), the JSON body otherwise.
+
+    Parameters in the path (``logged-models/{model_id}``) win over both.
+    """
     if request.method == "GET":
-        query, data = request.query_params, {}
-        for field in endpoint.fields:
-            for key in (field.name, *field.aliases):
-                if key in query and field.name not in data:
-                    data[field.name] = (
-                        query.getlist(key) if field.kind == "string[]" else query[key]
-                    )
-        return data
+        return {**_query_data(request, endpoint), **request.path_params}
     body = await read_body(request, limit)
     if not body.strip():
-        return {}
+        return {**_query_data(request, endpoint), **request.path_params}
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:
         raise ApiError("BAD_REQUEST", f"the request body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ApiError("BAD_REQUEST", "the request body must be a JSON object")
-    return data
+    return {**data, **request.path_params}
 
 
 def endpoint_route(path: str, endpoint: Endpoint, store: TrackingStore, limit: int) -> Route:
@@ -125,11 +131,12 @@ def create_app(
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
     for prefix in API_PREFIXES:
-        for endpoint in ENDPOINTS:
+        for endpoint in ALL_ENDPOINTS:
             routes.append(
                 endpoint_route(f"{prefix}/{endpoint.path}", endpoint, store, settings.max_body)
             )
     routes.extend(artifact_routes(artifacts, settings.max_artifact_bytes))
+    routes.extend(unimplemented_routes())
     routes.extend(extra_routes)
     app = Starlette(
         routes=routes,

@@ -181,10 +181,6 @@ def set_tag(store: TrackingStore, a: dict) -> dict:
     return log_batch(store, {**_only_run(a), "tags": [{"key": a["key"], "value": a["value"]}]})
 
 
-def search_logged_models(store: TrackingStore, a: dict) -> dict:
-    return {"models": []}
-
-
 def _only_run(a: dict) -> dict:
     return {"run_id": a["run_id"], "metrics": None, "params": None, "tags": None}
 
@@ -336,14 +332,5 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         get_metric_history,
         "Every point of one metric, in logging order; paged when max_results is given.",
         "MetricHistory",
-    ),
-    Endpoint(
-        "logged-models/search",
-        ("POST",),
-        (Field("experiment_ids", "string[]"), Field("filter", "string"), *_PAGING),
-        search_logged_models,
-        "MLflow 3 logged models: this server keeps none, so the page is empty. MLflow 3 "
-        "clients call this while listing a run's artifacts.",
-        "LoggedModelsPage",
     ),
 )

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from . import search
 from .database import Database
 from .errors import ApiError, invalid, not_found
-from .schema import experiment_tags, experiments
+from .schema import experiment_tags, experiments, runs
 
 
 def now_ms() -> int:
@@ -103,6 +103,87 @@ class ExperimentStore:
         if len(found) > limit:
             response["next_page_token"] = search.encode_token(offset + limit)
         return response
+
+    def set_experiment_lifecycle(self, experiment_id: str, stage: str) -> None:
+        """Delete (``deleted``) or restore (``active``) an experiment and, like MLflow, its runs."""
+        number = experiment_number(experiment_id)
+        with self.db.write() as conn:
+            result = conn.execute(
+                experiments.update()
+                .where(experiments.c.experiment_id == number)
+                .values(lifecycle_stage=stage, last_update_time=now_ms())
+            )
+            if result.rowcount == 0:
+                raise not_found(f"no experiment with id {experiment_id!r}")
+            old = "active" if stage == "deleted" else "deleted"
+            conn.execute(
+                runs.update()
+                .where(runs.c.experiment_id == number, runs.c.lifecycle_stage == old)
+                .values(lifecycle_stage=stage)
+            )
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        number = experiment_number(experiment_id)
+        with self.db.write() as conn:
+            stage = self._experiment_stage(conn, number, experiment_id)
+            if stage != "active":
+                raise invalid(f"experiment {experiment_id!r} is deleted; restore it first")
+            taken = conn.execute(
+                sa.select(experiments.c.experiment_id).where(experiments.c.name == new_name)
+            ).scalar()
+            if taken is not None and taken != number:
+                raise ApiError("RESOURCE_ALREADY_EXISTS", f"experiment {new_name!r} already exists")
+            try:
+                conn.execute(
+                    experiments.update()
+                    .where(experiments.c.experiment_id == number)
+                    .values(name=new_name, last_update_time=now_ms())
+                )
+            except sa.exc.IntegrityError:  # another server took the name a moment ago
+                raise ApiError(
+                    "RESOURCE_ALREADY_EXISTS", f"experiment {new_name!r} already exists"
+                ) from None
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str | None) -> None:
+        """Set (or with ``value`` None, delete) one tag of an experiment."""
+        number = experiment_number(experiment_id)
+        with self.db.write() as conn:
+            if self._experiment_stage(conn, number, experiment_id) != "active":
+                raise invalid(f"experiment {experiment_id!r} is deleted; restore it first")
+            t = experiment_tags.c
+            if value is None:
+                result = conn.execute(
+                    experiment_tags.delete().where(t.experiment_id == number, t.key == key)
+                )
+                if result.rowcount == 0:
+                    raise not_found(f"experiment {experiment_id!r} has no tag {key!r}")
+                return
+            stmt = self.db.insert(experiment_tags)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[t.experiment_id, t.key], set_={"value": stmt.excluded.value}
+                ),
+                {"experiment_id": number, "key": key, "value": value},
+            )
+
+    def _active_experiment(self, conn: sa.Connection, number: int | None, shown: str) -> Any:
+        """The experiment's row, refused when it is missing or deleted (runs, models go in it)."""
+        experiment = conn.execute(
+            sa.select(experiments).where(experiments.c.experiment_id == number)
+        ).first()
+        if experiment is None:
+            raise not_found(f"no experiment with id {shown!r}")
+        if experiment.lifecycle_stage != "active":
+            raise invalid(f"experiment {shown!r} is deleted; restore it first")
+        return experiment
+
+    def _experiment_stage(self, conn: sa.Connection, number: int | None, shown: str) -> str:
+        stage = conn.execute(
+            sa.select(experiments.c.lifecycle_stage).where(experiments.c.experiment_id == number)
+        ).scalar()
+        if stage is None:
+            raise not_found(f"no experiment with id {shown!r}")
+        return str(stage)
 
     def _experiment_condition(self, clause: Any) -> Any:
         if clause.kind == "attribute" and clause.key == "name":

@@ -19,7 +19,7 @@ from typing import Any
 from .._records import encode_float
 from .errors import invalid
 
-KINDS = ("string", "int64", "double", "bool", "string[]", "object[]", "view_type")
+KINDS = ("string", "int64", "double", "bool", "string[]", "object", "object[]", "view_type")
 VIEW_TYPES = {"ACTIVE_ONLY": "active", "DELETED_ONLY": "deleted", "ALL": "all"}
 _VIEW_NUMBERS = {1: "active", 2: "deleted", 3: "all"}
 _SPECIAL_DOUBLES = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -84,6 +84,10 @@ def _convert(field: Field, raw: Any, label: str) -> Any:
         raise invalid(f"parameter {label!r} must be true or false, got {_show(raw)}")
     if kind == "view_type":
         return parse_view_type(raw, label)
+    if kind == "object":
+        if not isinstance(raw, dict):
+            raise invalid(f"parameter {label!r} must be an object, got {_show(raw)}")
+        return parse_fields(field.items, raw, f"{label}.")
     if not isinstance(raw, list):
         raw = [raw] if kind == "string[]" and isinstance(raw, str) else raw
         if not isinstance(raw, list):

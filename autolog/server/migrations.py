@@ -141,12 +141,121 @@ def _v3_metric_points_by_id(conn: sa.Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX metric_points_by_id ON metrics (run_uuid, key, id)")
 
 
+def _v4_logged_models(conn: sa.Connection) -> None:
+    meta = sa.MetaData()
+    models = sa.Table(
+        "logged_models",
+        meta,
+        sa.Column("model_id", sa.String(64), primary_key=True),
+        sa.Column("experiment_id", sa.Integer, nullable=False),
+        sa.Column("name", sa.String(500), nullable=False),
+        sa.Column("artifact_location", sa.Text, nullable=False),
+        sa.Column("creation_timestamp_ms", sa.BigInteger, nullable=False),
+        sa.Column("last_updated_timestamp_ms", sa.BigInteger, nullable=False),
+        sa.Column("status", sa.String(32), nullable=False),
+        sa.Column("lifecycle_stage", sa.String(32), nullable=False),
+        sa.Column("model_type", sa.String(500)),
+        sa.Column("source_run_id", sa.String(32)),
+        sa.Column("status_message", sa.Text),
+    )
+    sa.Index("logged_models_by_experiment", models.c.experiment_id, models.c.creation_timestamp_ms)
+    sa.Index("logged_models_by_run", models.c.source_run_id)
+    for name in ("logged_model_tags", "logged_model_params"):
+        sa.Table(
+            name,
+            meta,
+            sa.Column("model_id", sa.String(64), primary_key=True),
+            sa.Column("key", sa.String(250), primary_key=True),
+            sa.Column("value", sa.Text, nullable=False),
+        )
+    sa.Table(
+        "run_models",
+        meta,
+        sa.Column("run_uuid", sa.String(32), primary_key=True),
+        sa.Column("model_id", sa.String(64), primary_key=True),
+        sa.Column("direction", sa.String(8), primary_key=True),
+        sa.Column("step", sa.BigInteger, nullable=False),
+    )
+    sa.Table(
+        "run_datasets",
+        meta,
+        sa.Column("run_uuid", sa.String(32), primary_key=True),
+        sa.Column("name", sa.String(500), primary_key=True),
+        sa.Column("digest", sa.String(64), primary_key=True),
+        sa.Column("source_type", sa.String(64), nullable=False),
+        sa.Column("source", sa.Text, nullable=False),
+        sa.Column("schema", sa.Text),
+        sa.Column("profile", sa.Text),
+        sa.Column("tags", sa.Text, nullable=False),
+        sa.Column("logged_at", sa.BigInteger, nullable=False),
+    )
+    meta.create_all(conn)
+
+
+def _v5_model_registry(conn: sa.Connection) -> None:
+    meta = sa.MetaData()
+    sa.Table(
+        "registered_models",
+        meta,
+        sa.Column("name", sa.String(256), primary_key=True),
+        sa.Column("creation_timestamp", sa.BigInteger, nullable=False),
+        sa.Column("last_updated_timestamp", sa.BigInteger, nullable=False),
+        sa.Column("description", sa.Text, nullable=False),
+    )
+    sa.Table(
+        "registered_model_tags",
+        meta,
+        sa.Column("name", sa.String(256), primary_key=True),
+        sa.Column("key", sa.String(250), primary_key=True),
+        sa.Column("value", sa.Text, nullable=False),
+    )
+    versions = sa.Table(
+        "model_versions",
+        meta,
+        sa.Column("name", sa.String(256), primary_key=True),
+        sa.Column("version", sa.Integer, primary_key=True),
+        sa.Column("creation_timestamp", sa.BigInteger, nullable=False),
+        sa.Column("last_updated_timestamp", sa.BigInteger, nullable=False),
+        sa.Column("description", sa.Text, nullable=False),
+        sa.Column("current_stage", sa.String(20), nullable=False),
+        sa.Column("source", sa.Text, nullable=False),
+        sa.Column("storage_location", sa.Text, nullable=False),
+        sa.Column("run_id", sa.String(32)),
+        sa.Column("run_link", sa.Text),
+        sa.Column("model_id", sa.String(64)),
+        sa.Column("status", sa.String(20), nullable=False),
+    )
+    sa.Index("model_versions_by_logged_model", versions.c.model_id)
+    sa.Table(
+        "model_version_tags",
+        meta,
+        sa.Column("name", sa.String(256), primary_key=True),
+        sa.Column("version", sa.Integer, primary_key=True),
+        sa.Column("key", sa.String(250), primary_key=True),
+        sa.Column("value", sa.Text, nullable=False),
+    )
+    sa.Table(
+        "registered_model_aliases",
+        meta,
+        sa.Column("name", sa.String(256), primary_key=True),
+        sa.Column("alias", sa.String(256), primary_key=True),
+        sa.Column("version", sa.Integer, nullable=False),
+    )
+    meta.create_all(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "experiments, runs, params, tags and metric points", _v1_base_tables),
     Migration(2, "latest_metrics: the newest point of each metric, backfilled", _v2_latest_metrics),
     Migration(
         3, "metric_points_by_id: a metric's newest points, for live charts", _v3_metric_points_by_id
     ),
+    Migration(
+        4,
+        "MLflow 3 logged models, their tags and params; run inputs and outputs",
+        _v4_logged_models,
+    ),
+    Migration(5, "the model registry: models, versions, tags and aliases", _v5_model_registry),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

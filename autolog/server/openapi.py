@@ -7,10 +7,11 @@ what the server accepts; response schemas are written out here once.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .._version import __version__
-from .endpoints import ENDPOINTS
+from .all_endpoints import ALL_ENDPOINTS, RESPONSE_SCHEMAS
 from .fields import METRIC, PARAM, Field
 
 _TYPES: dict[str, dict[str, Any]] = {
@@ -40,7 +41,12 @@ def _object(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[
 
 
 def field_schema(field: Field) -> dict[str, Any]:
-    schema = _array(field.item_schema) if field.kind == "object[]" else dict(_TYPES[field.kind])
+    if field.kind == "object":
+        schema: dict[str, Any] = dict(_ref(field.item_schema))
+    elif field.kind == "object[]":
+        schema = _array(field.item_schema)
+    else:
+        schema = dict(_TYPES[field.kind])
     if field.doc:
         schema["description"] = field.doc
     return schema
@@ -98,7 +104,6 @@ _SCHEMAS: dict[str, Any] = {
     "RunsPage": _object({"runs": _array("Run"), "next_page_token": _STR}),
     "MetricHistory": _object({"metrics": _array("Metric"), "next_page_token": _STR}),
     "FileList": _object({"files": _array("FileInfo")}),
-    "LoggedModelsPage": _object({"models": {"type": "array", "items": {"type": "object"}}}),
 }
 
 
@@ -117,20 +122,35 @@ def _responses(schema: str) -> dict[str, Any]:
 
 
 def _operation(endpoint: Any, method: str) -> dict[str, Any]:
+    name = re.sub(r"[^a-z0-9]+", "_", endpoint.path.lower()).strip("_")
     operation: dict[str, Any] = {
         "summary": endpoint.summary,
-        "operationId": f"{method.lower()}_{endpoint.path.replace('/', '_').replace('-', '_')}",
+        "operationId": f"{method.lower()}_{name}",
         "responses": _responses(endpoint.response),
     }
-    if method == "GET":
-        operation["parameters"] = [
+    in_path = set(path_parameters(endpoint.path))
+    parameters = [
+        {"name": f.name, "in": "path", "required": True, "schema": field_schema(f)}
+        for f in endpoint.fields
+        if f.name in in_path
+    ]
+    rest = tuple(f for f in endpoint.fields if f.name not in in_path)
+    if method in ("GET", "DELETE") and not any(f.kind.startswith("object") for f in rest):
+        parameters += [
             {"name": f.name, "in": "query", "required": f.required, "schema": field_schema(f)}
-            for f in endpoint.fields
+            for f in rest
         ]
     else:
-        body = fields_schema(endpoint.fields)
+        body = fields_schema(rest)
         operation["requestBody"] = {"content": {"application/json": {"schema": body}}}
+    if parameters:
+        operation["parameters"] = parameters
     return operation
+
+
+def path_parameters(path: str) -> list[str]:
+    """The names of a route's ``{name}`` / ``{name:path}`` parameters."""
+    return [match.split(":")[0] for match in re.findall(r"{([^}]+)}", path)]
 
 
 def _artifact_paths() -> dict[str, Any]:
@@ -180,13 +200,15 @@ def openapi_document(prefix: str) -> dict[str, Any]:
             }
         }
     }
-    for endpoint in ENDPOINTS:
-        paths[f"{prefix}/{endpoint.path}"] = {
-            method.lower(): _operation(endpoint, method) for method in endpoint.methods
-        }
+    for endpoint in ALL_ENDPOINTS:
+        path = re.sub(r"{([^}:]+):path}", r"{\1}", f"{prefix}/{endpoint.path}")
+        paths.setdefault(path, {}).update(
+            {method.lower(): _operation(endpoint, method) for method in endpoint.methods}
+        )
     paths.update(_artifact_paths())
     schemas = {
         **_SCHEMAS,
+        **RESPONSE_SCHEMAS,
         "Metric": fields_schema(METRIC),
         "Param": fields_schema(PARAM),
         "Tag": fields_schema(PARAM),

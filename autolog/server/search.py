@@ -24,17 +24,11 @@ import sqlalchemy as sa
 from .. import _filter
 from ..errors import InvalidFilterError
 from .database import Database
+from .entity_filter import COMPARE
+from .entity_filter import condition as column_condition
 from .errors import invalid
 from .schema import experiments, latest_metrics, params, runs, tags
 
-_COMPARE = {
-    "=": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-}
 _ATTRIBUTE_COLUMNS = {
     "id": runs.c.run_uuid,
     "name": runs.c.name,
@@ -69,7 +63,7 @@ def condition(db: Database, clause: _filter.Comparison) -> Any:
     if kind == "attribute" and key in _ATTRIBUTE_COLUMNS:
         column = _ATTRIBUTE_COLUMNS[key]
         if key in ("start_time", "end_time"):
-            return sa.and_(column.is_not(None), _COMPARE[op](column, value))
+            return sa.and_(column.is_not(None), COMPARE[op](column, value))
         return _string_condition(db, column, op, value)
     if kind == "attribute" and key == "experiment":
         names = sa.select(experiments.c.experiment_id).where(
@@ -86,13 +80,8 @@ def condition(db: Database, clause: _filter.Comparison) -> Any:
 
 
 def _string_condition(db: Database, column: Any, op: str, value: Any) -> Any:
-    if op == "IN":
-        return column.in_(list(value))
-    if op == "NOT IN":
-        return column.not_in(list(value))
-    if op in ("LIKE", "ILIKE"):
-        return db.like(column, str(value), ignore_case=op == "ILIKE")
-    return _COMPARE[op](column, str(value))
+    """A string column compared to a string: what runs' attributes, params and tags hold."""
+    return column_condition(db, column, op, value if op in ("IN", "NOT IN") else str(value))
 
 
 def _metric_condition(key: str, op: str, value: float) -> Any:
@@ -103,7 +92,7 @@ def _metric_condition(key: str, op: str, value: float) -> Any:
     elif op == "!=":
         matches = sa.or_(m.is_nan, m.value != value)
     else:
-        matches = sa.and_(sa.not_(m.is_nan), _COMPARE[op](m.value, value))
+        matches = sa.and_(sa.not_(m.is_nan), COMPARE[op](m.value, value))
     return sa.exists().where(m.run_uuid == runs.c.run_uuid, m.key == key, matches)
 
 

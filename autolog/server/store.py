@@ -23,9 +23,12 @@ import sqlalchemy as sa
 from ..sources import is_run_id
 from . import search
 from .errors import invalid, not_found
-from .experiments import ExperimentStore, experiment_number, now_ms
+from .experiments import experiment_number, now_ms
 from .fields import encode_double
-from .schema import METRIC_POINT_COLUMNS, experiments, latest_metrics, metrics, params, runs, tags
+from .logged_models import LoggedModelStore
+from .registry import RegistryStore
+from .run_io import RunIOStore
+from .schema import METRIC_POINT_COLUMNS, latest_metrics, metrics, params, runs, tags
 
 RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 RUN_NAME_TAG = "mlflow.runName"
@@ -34,8 +37,12 @@ RUN_NAME_TAG = "mlflow.runName"
 CLIENT_RUN_ID_TAG = "autolog.run_id"
 
 
-class TrackingStore(ExperimentStore):
-    """MLflow's tracking operations: experiments (inherited), runs, params, tags, metrics."""
+class TrackingStore(RegistryStore, LoggedModelStore, RunIOStore):
+    """MLflow's tracking operations: runs, params, tags, metrics; the rest is mixed in.
+
+    Experiments, the model registry, logged models and run inputs/outputs come from
+    their own modules.
+    """
 
     @property
     def _insert_points_sql(self) -> str:
@@ -64,13 +71,7 @@ class TrackingStore(ExperimentStore):
         name = run_name or tag_values.get(RUN_NAME_TAG) or f"run-{run_id[:8]}"
         tag_values[RUN_NAME_TAG] = name
         with self.db.write() as conn:
-            experiment = conn.execute(
-                sa.select(experiments).where(experiments.c.experiment_id == number)
-            ).first()
-            if experiment is None:
-                raise not_found(f"no experiment with id {experiment_id!r}")
-            if experiment.lifecycle_stage != "active":
-                raise invalid(f"experiment {experiment_id!r} is deleted; restore it first")
+            experiment = self._active_experiment(conn, number, experiment_id)
             if run_id == requested and self._run_exists(conn, run_id):
                 if self._client_id(conn, run_id) == requested:
                     return self._runs(conn, [run_id])[0]  # a retried create: the same run
@@ -149,15 +150,6 @@ class TrackingStore(ExperimentStore):
                 self._upsert_tags(conn, run_id, {t["key"]: t["value"] for t in tag_list})
             if metric_list:
                 self._insert_metrics(conn, run_id, metric_list)
-
-    def _active_run(self, conn: sa.Connection, run_id: str) -> None:
-        stage = conn.execute(
-            sa.select(runs.c.lifecycle_stage).where(runs.c.run_uuid == run_id)
-        ).scalar()
-        if stage is None:
-            raise not_found(f"no run with id {run_id!r}")
-        if stage != "active":
-            raise invalid(f"run {run_id!r} is deleted; restore it before logging to it")
 
     def _insert_params(self, conn: sa.Connection, run_id: str, param_list: list[dict]) -> None:
         wanted: dict[str, str] = {}
@@ -335,8 +327,14 @@ class TrackingStore(ExperimentStore):
                     "step": row.step,
                 }
             )
+        io = self._run_io(conn, run_ids)
         return [
-            {"info": _run_info(rows[run_id]), "data": data[run_id], "inputs": {}}
+            {
+                "info": _run_info(rows[run_id]),
+                "data": data[run_id],
+                "inputs": io.get(run_id, ({}, {}))[0],
+                "outputs": io.get(run_id, ({}, {}))[1],
+            }
             for run_id in run_ids
             if run_id in rows
         ]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import autolog
 from tests.support.processes import run_script
 
@@ -76,9 +74,6 @@ class TestDatasetInputs:
         remote = autolog.get_run(run_ids[0], backend=mlflow_server)
         assert remote.inputs == local.inputs and len(remote.inputs) == 1
 
-    @pytest.mark.xfail(
-        reason="the server side of runs/log-inputs is issue 15's (mlflow3 branch)", strict=True
-    )
     def test_mlflow_client_sees_them_through_autolog_server(
         self, mlflow, start_server, tmp_path
     ) -> None:

@@ -17,8 +17,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv-mlflow"
-#: The MLflow the tests were written against (its client and its server).
-PACKAGES = ("mlflow==3.17.2", "azure-storage-blob")  # azure: wasbs:// artifact roots
+#: The MLflow the tests were written against (its client and its server), and the
+#: frameworks its flavors load in the model tests (the CPU build of torch).
+PACKAGES = (
+    "mlflow==3.17.2",
+    "torch==2.13.0",
+    "keras==3.15.1",
+    "statsmodels==0.15.0",
+    "lightning==2.6.6",
+    "azure-storage-blob",  # wasbs:// artifact roots
+)
 _lock = threading.Lock()
 
 
@@ -34,10 +42,11 @@ def mlflow_env(venv: Path = VENV) -> MlflowEnv:
     with _lock:
         if env.mlflow.exists() and _imports_mlflow(env.python):
             return env
-        base = os.environ.get("AUTOLOG_MLFLOW_BASE_PYTHON") or _base_python()
-        subprocess.run([base, "-m", "venv", str(venv)], check=True)
         pip = [str(env.python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        subprocess.run([*pip, "--upgrade", "pip"], check=True)
+        if not env.mlflow.exists():
+            base = os.environ.get("AUTOLOG_MLFLOW_BASE_PYTHON") or _base_python()
+            subprocess.run([base, "-m", "venv", str(venv)], check=True)
+            subprocess.run([*pip, "--upgrade", "pip"], check=True)
         subprocess.run([*pip, *PACKAGES], check=True)
     if not _imports_mlflow(env.python):
         raise RuntimeError(f"{venv} was created but cannot import mlflow")
@@ -47,8 +56,9 @@ def mlflow_env(venv: Path = VENV) -> MlflowEnv:
 def _imports_mlflow(python: Path) -> bool:
     if not python.exists():
         return False
-    check = "import mlflow, azure.storage.blob"
-    result = subprocess.run([str(python), "-c", check], capture_output=True)
+    check = "import mlflow, keras, torch, statsmodels, lightning, sklearn, azure.storage.blob"
+    env = {**os.environ, "KERAS_BACKEND": "torch"}  # no TensorFlow in that venv
+    result = subprocess.run([str(python), "-c", check], capture_output=True, env=env)
     return result.returncode == 0
 
 

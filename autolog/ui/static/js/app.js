@@ -7,6 +7,7 @@
 //                               run id is enough, the address becomes #/runs/ID
 //   #/metric?runs=A,B&key=K     one metric, one or several runs
 //   #/compare?runs=A,B,C        several runs side by side
+//   #/models...                 the model registry, and MLflow's links (models.js)
 
 import { api } from "./api.js";
 import { h, errorNotice } from "./dom.js";
@@ -15,9 +16,14 @@ import { runsPage } from "./runs.js";
 import { runPage } from "./run.js";
 import { metricPage } from "./metric.js";
 import { comparePage } from "./compare.js";
+import { mlflowExperimentPage, modelPage, modelsPage, modelVersionPage } from "./models.js";
 
 const ROUTES = [
   [/^\/?$/, experimentsPage],
+  [/^\/experiments\/(\d+)$/, (ctx) => mlflowExperimentPage(ctx, runsPage)],
+  [/^\/models$/, modelsPage],
+  [/^\/models\/([^/]+)$/, modelPage],
+  [/^\/models\/([^/]+)\/versions\/(\d+)$/, modelVersionPage],
   [/^\/experiments\/([^/]+)$/, runsPage],
   [/^\/runs\/([^/]+)$/, runPage],
   [/^\/experiments\/[^/]+\/runs\/([^/]+)$/, mlflowRunRoute],
