@@ -26,8 +26,6 @@ the environment capture) become ``requirements.txt`` and the python_function
 from __future__ import annotations
 
 import json
-import platform
-import uuid
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -104,6 +102,10 @@ def write_mlmodel(
         return False
     name, entries = known
     flavor, pyfunc = entries(manifest)
+    # Imported here, not when autolog() starts (issue 11: start-up imports only what it needs).
+    import platform
+    import uuid
+
     python = manifest.get("python_version") or platform.python_version()
     pyfunc = {**pyfunc, "python_version": python}
     if requirements:

@@ -19,9 +19,9 @@ so a model loaded by name is checked like one loaded by run.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
+from ._plain import Frozen, Plain
 from .errors import AutologError
 
 #: MLflow's rule for aliases: letters, digits, ``_`` and ``-``; not ``latest``, not ``v3``.
@@ -33,21 +33,35 @@ MAX_NAME = 256
 MANIFEST_TAG = "autolog.manifest_sha256"
 
 
-@dataclass
-class ModelVersion:
-    """One registered version: where its files are and which run produced them."""
+class ModelVersion(Plain):
+    """One registered version: where its files are and which run produced them.
 
-    name: str
-    version: int
-    run_id: str | None
-    source: str
-    created: int
-    aliases: list[str] = field(default_factory=list)
-    #: The sha256 of autolog's manifest.json, when autolog saved the model; None otherwise.
-    manifest_sha256: str | None = None
-    #: The artifact path inside the run (local store) or the server's model id.
-    path: str = "model"
-    model_id: str | None = None
+    ``manifest_sha256`` is the sha256 of autolog's manifest.json when autolog saved the
+    model (None otherwise); ``path`` is the artifact path inside the run (local store) or
+    the server's model id. A plain class, not a dataclass: see :mod:`autolog._plain`.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        version: int,
+        run_id: str | None,
+        source: str,
+        created: int,
+        aliases: list[str] | None = None,
+        manifest_sha256: str | None = None,
+        path: str = "model",
+        model_id: str | None = None,
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.run_id = run_id
+        self.source = source
+        self.created = created
+        self.aliases: list[str] = [] if aliases is None else aliases
+        self.manifest_sha256 = manifest_sha256
+        self.path = path
+        self.model_id = model_id
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -61,16 +75,24 @@ class ModelVersion:
         }
 
 
-@dataclass
-class RegisteredModel:
+class RegisteredModel(Plain):
     """A name and its versions, newest last; ``aliases`` maps each alias to its version."""
 
-    name: str
-    created: int
-    updated: int
-    versions: list[ModelVersion] = field(default_factory=list)
-    aliases: dict[str, int] = field(default_factory=dict)
-    description: str = ""
+    def __init__(
+        self,
+        name: str,
+        created: int,
+        updated: int,
+        versions: list[ModelVersion] | None = None,
+        aliases: dict[str, int] | None = None,
+        description: str = "",
+    ) -> None:
+        self.name = name
+        self.created = created
+        self.updated = updated
+        self.versions: list[ModelVersion] = [] if versions is None else versions
+        self.aliases: dict[str, int] = {} if aliases is None else aliases
+        self.description = description
 
     @property
     def latest(self) -> int | None:
@@ -88,14 +110,22 @@ class RegisteredModel:
         }
 
 
-@dataclass(frozen=True)
-class ModelRef:
+class ModelRef(Frozen):
     """What a ``models:/`` URI names: a version number, an alias, ``latest``, or a model id."""
 
     name: str
-    version: int | None = None
-    alias: str | None = None
-    model_id: str | None = None
+    version: int | None
+    alias: str | None
+    model_id: str | None
+
+    def __init__(
+        self,
+        name: str,
+        version: int | None = None,
+        alias: str | None = None,
+        model_id: str | None = None,
+    ) -> None:
+        self._set(name=name, version=version, alias=alias, model_id=model_id)
 
     @property
     def uri(self) -> str:
