@@ -7,18 +7,33 @@ leaves alone fits that ``sklearn.*``/``statsmodels.*`` modules make on their own
 behalf, and the copies must count as user code), then runs pytest there in a
 fresh process, with ``autolog.autolog()`` on for the whole session or not.
 :func:`differences` lists every test whose outcome is not the same.
+
+The side without autolog depends only on the framework, its test files and the
+installed packages, not on autolog's code, so :func:`compare` keeps it in
+pytest's cache (``.pytest_cache``), under a key made of all of those
+(:func:`baseline_key`): a rerun runs only the side with autolog, and on a
+fresh clone the two sides run at the same time, one per core. A difference
+against a cached baseline, or a test failing on both sides, is checked
+against a fresh run without autolog before the comparison is decided, so a
+stale cache can neither make a comparison fail nor hide a failure autolog
+causes. ``--cache-clear`` or ``PEER_FRESH_BASELINE=1`` runs both sides again.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
+from typing import Any, Protocol
 
 HERE = Path(__file__).resolve().parent
 
@@ -31,6 +46,7 @@ class Suite:
     package: str  # "sklearn" or "statsmodels"
     files: tuple[str, ...]
     keyword: str | None = None  # a pytest -k expression, to keep a slow module to its core
+    rng: bool = False  # also compare the global RNG state after each test (peer_conftest.py)
     timeout: float = 600
 
 
@@ -44,6 +60,19 @@ class Side:
     store_bytes: int = 0
     output: str = ""
     extra: dict[str, object] = field(default_factory=dict)
+    cached: bool = False  # read from the baseline cache, not run now
+
+
+class Cache(Protocol):
+    """What :func:`compare` needs of pytest's ``config.cache``."""
+
+    def get(self, key: str, default: Any) -> Any: ...
+
+    def set(self, key: str, value: object) -> None: ...
+
+
+#: Environment variables whose prefix can change what a framework's tests do without autolog.
+OUTCOME_VARIABLES = ("SKLEARN", "STATSMODELS", "SCIPY", "NUMPY", "PYTEST", "PYTHON", "KERAS")
 
 
 def package_root(package: str) -> Path:
@@ -86,6 +115,7 @@ def run_side(
         "PEER_FIXTURES": f"{suite.package}.conftest",
         "PEER_STORE": str(store),
         "PEER_OUTCOMES": str(outcomes_file),
+        "PEER_RNG": "1" if suite.rng else "0",
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
@@ -145,18 +175,105 @@ def differences(off: Side, on: Side) -> list[str]:
         if before["outcome"] != after["outcome"]:
             detail = after["detail"] or before["detail"]
             lines.append(f"{test}: {before['outcome']} -> {after['outcome']} ({detail})")
+        elif before.get("rng") != after.get("rng"):
+            lines.append(f"{test}: {after['outcome']}, but the global RNG state after it differs")
     return lines
 
 
-def compare(suite: Suite, folder: Path, *, warnings_as_errors: bool = False) -> tuple[Side, Side]:
-    """Run ``suite`` off then on; fail listing every differing outcome, else both sides."""
-    off = run_side(suite, folder, autolog_on=False, warnings_as_errors=warnings_as_errors)
-    on = run_side(suite, folder, autolog_on=True, warnings_as_errors=warnings_as_errors)
+def failing(side: Side) -> list[str]:
+    """The tests that failed or errored on ``side``."""
+    bad = ("failed", "error")
+    return [test for test, entry in side.outcomes.items() if entry["outcome"].startswith(bad)]
+
+
+@functools.lru_cache(maxsize=1)
+def installed() -> str:
+    """``name==version`` of every installed distribution, a line each (read once per session)."""
+    return "\n".join(sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions()))
+
+
+def baseline_key(name: str, *sources: Path, settings: object = None) -> str:
+    """A digest of everything a side without autolog depends on.
+
+    The installed distributions and their versions, the Python build, the
+    environment variables that frameworks read (``OUTCOME_VARIABLES``),
+    ``settings``, and the size and modification time of every file under the
+    folders ``sources`` (the frameworks' test folders, tests/peer itself).
+    """
+    sha = hashlib.sha256(repr((name, settings, sys.version, sys.platform)).encode())
+    sha.update(installed().encode())
+    for variable in sorted(os.environ):
+        if variable.startswith(OUTCOME_VARIABLES):
+            sha.update(f"{variable}={os.environ[variable]}".encode())
+    for source in sources:
+        for path in sorted(source.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                info = path.stat()
+                sha.update(f"{path}:{info.st_size}:{info.st_mtime_ns}".encode())
+    return sha.hexdigest()
+
+
+def load_baseline(cache: Cache | None, name: str, key: str) -> Any:
+    """The record :func:`save_baseline` kept for ``name`` under ``key``, or None."""
+    if cache is None or os.environ.get("PEER_FRESH_BASELINE") == "1":
+        return None
+    entry = cache.get(f"autolog/peer/{name}".replace(" ", "_"), None)
+    return entry["value"] if isinstance(entry, dict) and entry.get("key") == key else None
+
+
+def save_baseline(cache: Cache | None, name: str, key: str, value: object) -> None:
+    """Keep ``value`` (JSON) as the side without autolog of ``name``, replacing an older one."""
+    if cache is not None:
+        cache.set(f"autolog/peer/{name}".replace(" ", "_"), {"key": key, "value": value})
+
+
+def both_sides(first: Any, second: Any) -> tuple[Any, Any]:
+    """Run two independent sides at once: each is its own process, so 2 cores halve the wait."""
+    with ThreadPoolExecutor(2) as pool:
+        a, b = pool.submit(first), pool.submit(second)
+        return a.result(), b.result()
+
+
+def compare(
+    suite: Suite, folder: Path, *, warnings_as_errors: bool = False, cache: Cache | None = None
+) -> tuple[Side, Side]:
+    """Run ``suite`` off and on; fail listing every differing outcome, else both sides.
+
+    The side without autolog comes from ``cache`` when its :func:`baseline_key`
+    matches; otherwise both sides run at once and the cache keeps the new baseline.
+    """
+    name = f"{suite.name}{' (-W error)' if warnings_as_errors else ''}"
+    key = baseline_key(
+        name,
+        *{package_root(suite.package) / Path(file).parent for file in suite.files},
+        HERE,
+        settings=(suite, warnings_as_errors),
+    )
+
+    def side(autolog_on: bool) -> Side:
+        return run_side(suite, folder, autolog_on=autolog_on, warnings_as_errors=warnings_as_errors)
+
+    def keep(off: Side) -> None:
+        save_baseline(cache, name, key, {"outcomes": off.outcomes, "seconds": off.seconds})
+
+    record = load_baseline(cache, name, key)
+    if record is not None:
+        off, on = Side(record["outcomes"], record["seconds"], cached=True), side(True)
+    else:
+        off, on = both_sides(lambda: side(False), lambda: side(True))
+        keep(off)
     found = differences(off, on)
+    # The cache may be stale in a way its key does not see: a difference, or a test that
+    # fails on both sides (where a fresh run without autolog might pass), is checked again.
+    if off.cached and (found or failing(on)):
+        off = side(False)
+        keep(off)
+        found = differences(off, on)
     summary = (
-        f"{suite.name}{' (-W error)' if warnings_as_errors else ''}: {len(off.outcomes)} tests "
-        f"compared, {len(found)} differ; {on.runs} runs recorded, store {on.store_bytes} bytes; "
-        f"{off.seconds:.1f} s off, {on.seconds:.1f} s on (x{on.seconds / off.seconds:.2f})"
+        f"{name}: {len(off.outcomes)} tests compared, {len(found)} differ; {on.runs} runs "
+        f"recorded, store {on.store_bytes} bytes; {off.seconds:.1f} s off"
+        f"{' (cached)' if off.cached else ''}, {on.seconds:.1f} s on "
+        f"(x{on.seconds / off.seconds:.2f})"
     )
     print(summary)
     assert off.outcomes, f"{suite.name}: no test ran\n{off.output}"

@@ -5,13 +5,20 @@ Copied to the root of the folder holding the copied test modules (see
 conftest module, loaded as a plugin so its fixtures (``global_random_seed``...)
 exist; with ``PEER_AUTOLOG=1`` autolog is on for the whole session, recording
 into ``PEER_STORE``. Each test's outcome is written to ``PEER_OUTCOMES``.
+With ``PEER_RNG=1`` the global random generators (Python's, NumPy's) are
+seeded before each test and a digest of their state after it is kept with its
+outcome, so a draw autolog makes from them shows as a difference.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import random
+from collections.abc import Iterator
 
+import numpy as np
 import pytest
 
 pytest_plugins = [os.environ["PEER_FIXTURES"]]
@@ -24,6 +31,24 @@ def pytest_configure(config: pytest.Config) -> None:
         import autolog
 
         autolog.autolog(backend=os.environ["PEER_STORE"])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if os.environ.get("PEER_RNG") == "1":
+        random.seed(0)
+        np.random.seed(0)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    yield
+    if os.environ.get("PEER_RNG") == "1":
+        state = np.random.get_state()
+        sha = hashlib.sha256(repr(random.getstate()).encode())
+        sha.update(state[1].tobytes() + repr(state[2:]).encode())
+        entry = _outcomes.setdefault(item.nodeid, {"outcome": "passed", "detail": ""})
+        entry["rng"] = sha.hexdigest()[:16]
 
 
 @pytest.hookimpl(trylast=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .frameworks import Suite, compare
+from .frameworks import Cache, Suite, compare
 
 SUITES = [
     Suite(
@@ -39,7 +39,7 @@ SUITES = [
         "iris or oob_score_classification or random_trees_dense",
     ),
     Suite("calibration", "sklearn", ("tests/test_calibration.py",), "not plot and not display"),
-    Suite("dummy estimators and the global RNG", "sklearn", ("tests/test_dummy.py",)),
+    Suite("dummy estimators and the global RNG", "sklearn", ("tests/test_dummy.py",), rng=True),
     Suite("pipelines", "sklearn", ("tests/test_pipeline.py",), "not memory and not verbose"),
     Suite(
         "model selection",
@@ -55,24 +55,31 @@ SUITES = [
     ),
 ]
 FAST = {"metadata routing", "dummy estimators and the global RNG"}
+#: The suite also compared with ``-W error`` on both sides.
+WARNINGS_AS_ERRORS = SUITES[4]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("suite", [s for s in SUITES if s.name not in FAST], ids=lambda s: s.name)
-def test_outcomes_are_the_same_with_autolog_on(suite: Suite, tmp_path: Path) -> None:
+def test_outcomes_are_the_same_with_autolog_on(
+    suite: Suite, tmp_path: Path, baselines: Cache | None
+) -> None:
     """Every selected test of the suite has the same outcome with autolog on as off."""
-    compare(suite, tmp_path)
+    compare(suite, tmp_path, cache=baselines)
 
 
-@pytest.mark.slow  # two runs of the framework's suite in subprocesses: minutes
 @pytest.mark.peer_fast
 @pytest.mark.parametrize("suite", [s for s in SUITES if s.name in FAST], ids=lambda s: s.name)
-def test_fast_subset_outcomes_are_the_same(suite: Suite, tmp_path: Path) -> None:
-    """The quick subset (-m peer_fast): metadata routing and the global RNG."""
-    compare(suite, tmp_path)
+def test_fast_subset_outcomes_are_the_same(
+    suite: Suite, tmp_path: Path, baselines: Cache | None
+) -> None:
+    """The quick subset (for make check): metadata routing and the global RNG."""
+    compare(suite, tmp_path, cache=baselines)
 
 
 @pytest.mark.slow
-def test_outcomes_are_the_same_with_warnings_as_errors(tmp_path: Path) -> None:
+def test_outcomes_are_the_same_with_warnings_as_errors(
+    tmp_path: Path, baselines: Cache | None
+) -> None:
     """Under -W error on both sides, autolog's warnings never become the user's exceptions."""
-    compare(SUITES[4], tmp_path, warnings_as_errors=True)
+    compare(WARNINGS_AS_ERRORS, tmp_path, warnings_as_errors=True, cache=baselines)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .frameworks import Suite, compare
+from .frameworks import Cache, Suite, compare
 
 SUITES = [
     Suite(
@@ -32,24 +32,31 @@ SUITES = [
     Suite("discrete models", "statsmodels", ("discrete/tests/test_discrete.py",), "Logit"),
 ]
 FAST = {"regression"}
+#: The suite also compared with ``-W error`` on both sides.
+WARNINGS_AS_ERRORS = SUITES[3]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("suite", [s for s in SUITES if s.name not in FAST], ids=lambda s: s.name)
-def test_outcomes_are_the_same_with_autolog_on(suite: Suite, tmp_path: Path) -> None:
+def test_outcomes_are_the_same_with_autolog_on(
+    suite: Suite, tmp_path: Path, baselines: Cache | None
+) -> None:
     """Every selected test of the suite has the same outcome with autolog on as off."""
-    compare(suite, tmp_path)
+    compare(suite, tmp_path, cache=baselines)
 
 
-@pytest.mark.slow  # two runs of the framework's suite in subprocesses: minutes
 @pytest.mark.peer_fast
 @pytest.mark.parametrize("suite", [s for s in SUITES if s.name in FAST], ids=lambda s: s.name)
-def test_fast_subset_outcomes_are_the_same(suite: Suite, tmp_path: Path) -> None:
-    """The quick subset (-m peer_fast): OLS, whose lazily cached statistics must stay lazy."""
-    compare(suite, tmp_path)
+def test_fast_subset_outcomes_are_the_same(
+    suite: Suite, tmp_path: Path, baselines: Cache | None
+) -> None:
+    """The quick subset (for make check): OLS, whose lazily cached statistics must stay lazy."""
+    compare(suite, tmp_path, cache=baselines)
 
 
 @pytest.mark.slow
-def test_outcomes_are_the_same_with_warnings_as_errors(tmp_path: Path) -> None:
+def test_outcomes_are_the_same_with_warnings_as_errors(
+    tmp_path: Path, baselines: Cache | None
+) -> None:
     """Under -W error on both sides, autolog's warnings never become the user's exceptions."""
-    compare(SUITES[3], tmp_path, warnings_as_errors=True)
+    compare(WARNINGS_AS_ERRORS, tmp_path, warnings_as_errors=True, cache=baselines)
