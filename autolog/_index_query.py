@@ -33,6 +33,11 @@ _FALLBACK_TAGS = ("mlflow.runName", "mlflow.parentRunId")
 _TABLES = {"metric": "metrics", "param": "params", "tag": "tags"}
 #: Candidates materialized at a time when part of a filter is evaluated in Python.
 CHUNK = 500
+#: Seconds a search may walk runs in order before the planner's plan is asked instead
+#: (either gives the same answer; this only picks the faster).
+WALK_SECONDS = 0.02
+#: SQLite instructions between two looks at the clock during a walk.
+WALK_CHECK_EVERY = 200
 
 
 class _Query:
@@ -43,6 +48,9 @@ class _Query:
     run has the key and its value passes". Written as joins (not correlated
     subqueries), SQLite can drive the query from the most selective index: a
     key's values, or the order's metric, walked in order and stopped at the page.
+    A value test is written ``~$.value = ?``: ``$`` is the joined row, and ``~`` is
+    a unary ``+`` in the *walk* variant (:func:`_walked`), which keeps SQLite from
+    using the value's index so that it walks the order's index instead.
     """
 
     def __init__(self) -> None:
@@ -70,12 +78,14 @@ class _Query:
         other.where, other.where_args = list(self.where), list(self.where_args)
         return other
 
-    def sql(self, terms: list[str], extra: str | None = None) -> tuple[str, list[Any]]:
+    def sql(
+        self, terms: list[str], extra: str | None = None, walk: bool = False
+    ) -> tuple[str, list[Any]]:
         where = " AND ".join(self.where if extra is None else [*self.where, extra])
         text = f"SELECT r.run_id FROM runs r {' '.join(self.joins)} WHERE {where}"
         if terms:
             text += f" ORDER BY {', '.join(terms)}"
-        return text, [*self.join_args, *self.where_args]
+        return text.replace("~", "+" if walk else ""), [*self.join_args, *self.where_args]
 
 
 def _add_clause(query: _Query, clause: Comparison) -> bool:
@@ -94,7 +104,7 @@ def _add_clause(query: _Query, clause: Comparison) -> bool:
         if not isinstance(value, int | float):
             return False
         # IEEE 754: a NaN (its latest is NULL) only satisfies !=.
-        test = "($.latest IS NULL OR $.latest != ?)" if op == "!=" else f"$.latest {test}"
+        test = "(~$.latest IS NULL OR ~$.latest != ?)" if op == "!=" else f"~$.latest {test}"
         query.join("metric", clause.key, test, args)
         return True
     if clause.kind in _TABLES:
@@ -102,7 +112,7 @@ def _add_clause(query: _Query, clause: Comparison) -> bool:
             return False
         if not all(isinstance(v, str) for v in args):
             return False
-        query.join(clause.kind, clause.key, f"$.value {test}", args)
+        query.join(clause.kind, clause.key, f"~$.value {test}", args)
         return True
     column = _COLUMNS.get(clause.key)
     if column is None:
@@ -110,7 +120,7 @@ def _add_clause(query: _Query, clause: Comparison) -> bool:
     numeric = clause.key in ("start_time", "end_time")
     if numeric != all(isinstance(v, int | float) for v in args):
         return False
-    query.where.append(f"{column} {test}")
+    query.where.append(f"~{column} {test}")
     query.where_args.extend(args)
     return True
 
@@ -138,7 +148,10 @@ def _add_order(query: _Query, clause: OrderClause) -> list[str] | None:
     return [f"{column} IS NULL", f"{column} {direction}"]
 
 
-def _ordered(query: _Query, clauses: list[OrderClause]) -> list[tuple[str, list[Any]]] | None:
+Segment = tuple[str, list[Any], str | None]
+
+
+def _ordered(query: _Query, clauses: list[OrderClause]) -> list[Segment] | None:
     """The queries whose answers, one after the other, are every candidate in order.
 
     Ordered first by a metric, the runs with a number for it come first and alone,
@@ -146,12 +159,17 @@ def _ordered(query: _Query, clauses: list[OrderClause]) -> list[tuple[str, list[
     stop at the page's end, or drive from a selective filter and sort what it
     found, whichever its statistics say is cheaper. The runs with a NaN or without
     the metric follow in a second query, asked only when the first ran out.
-    None when the order cannot be said in SQL.
+    Ordered otherwise (by default, newest first), a filtered query also comes in
+    its walk variant, see :func:`_walked`. None when the order cannot be said in SQL.
     """
     first = clauses[0]
     if first.kind != "metric":
         terms = _terms(query, clauses)
-        return None if terms is None else [query.sql(terms)]
+        if terms is None:
+            return None
+        text, args = query.sql(terms)
+        walk = query.sql(terms, walk=True)[0]
+        return [(text, args, walk if walk != text else None)]
     numbers, others = query.copy(), query.copy()
     alias = numbers.join("metric", first.key, "$.latest IS NOT NULL")
     later = _terms(numbers, clauses[1:])
@@ -160,7 +178,10 @@ def _ordered(query: _Query, clauses: list[OrderClause]) -> list[tuple[str, list[
     if later is None or every is None:
         return None
     direction = "ASC" if first.ascending else "DESC"
-    return [numbers.sql([f"{alias}.latest {direction}", *later]), others.sql(every, missing)]
+    return [
+        (*numbers.sql([f"{alias}.latest {direction}", *later]), None),
+        (*others.sql(every, missing), None),
+    ]
 
 
 def _terms(query: _Query, clauses: list[OrderClause]) -> list[str] | None:
@@ -208,15 +229,17 @@ def search(
     wanted = None if stop is None else stop + 1
     if not in_python:
         ids: list[str] = []
-        for text, args in segments:
+        for text, args, walk in segments:
             if wanted is not None:
                 if len(ids) >= wanted:
                     break
-                text, args = f"{text} LIMIT ?", [*args, wanted - len(ids)]
-            ids += [r for (r,) in conn.execute(text, args)]
+                args = [*args, wanted - len(ids)]
+                text, walk = f"{text} LIMIT ?", walk and f"{walk} LIMIT ?"
+            found = _walked(conn, walk, args) if walk else None
+            ids += found if found is not None else [r for (r,) in conn.execute(text, args)]
         return records(conn, ids[offset:stop]), stop is not None and len(ids) > stop
     matched: list[RunRecord] = []
-    for text, args in segments:
+    for text, args, _walk in segments:
         if wanted is not None and len(matched) >= wanted:
             break
         cursor = conn.execute(text, args)
@@ -226,6 +249,36 @@ def search(
                 break
             matched.extend(_filtered(conn, chunk, in_python))
     return matched[offset:stop], stop is not None and len(matched) > stop
+
+
+def _walked(conn: sqlite3.Connection, text: str, args: list[Any]) -> list[str] | None:
+    """The page walked in order, or None if that took more than :data:`WALK_SECONDS`.
+
+    For a page in the order of an index (newest first), walking that index and
+    testing each run stops at the page's end: fast when the filter passes many
+    runs, slow when it passes few. The planner's plan drives from the filter's
+    index and sorts what passed: the reverse. SQLite's planner does not weigh
+    LIMIT, so the walk is tried first under a budget, then the plan is asked.
+    """
+    import time
+
+    deadline = time.perf_counter() + WALK_SECONDS
+    stopped = False
+
+    def out_of_time() -> bool:
+        nonlocal stopped
+        stopped = time.perf_counter() > deadline
+        return stopped
+
+    conn.set_progress_handler(out_of_time, WALK_CHECK_EVERY)
+    try:
+        return [r for (r,) in conn.execute(text, args)]
+    except sqlite3.OperationalError:  # "interrupted" by the budget, or a real error
+        if not stopped:
+            raise
+        return None
+    finally:
+        conn.set_progress_handler(None, WALK_CHECK_EVERY)
 
 
 def _filtered(

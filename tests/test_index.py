@@ -103,6 +103,37 @@ class TestAnswers:
         with pytest.raises(ValueError, match="page_token"):
             autolog.search_runs(page_token="nonsense")
 
+    @pytest.mark.parametrize("walk_seconds", [0.0, 60.0])
+    def test_pages_walked_or_planned_give_the_replay_s_answer(
+        self, store: Path, monkeypatch, walk_seconds: float
+    ) -> None:
+        """A filtered page in default order, walked in order or (budget spent) planned: same."""
+        from autolog import _index_query
+
+        monkeypatch.setattr(_index_query, "WALK_SECONDS", walk_seconds)
+        monkeypatch.setattr(_index_query, "WALK_CHECK_EVERY", 1)
+        walked = _index_query._walked
+        outcomes: list[bool] = []
+
+        def watched(*args):
+            found = walked(*args)
+            outcomes.append(found is not None)
+            return found
+
+        monkeypatch.setattr(_index_query, "_walked", watched)
+        make_runs()
+        reader = LocalStore(store)
+        for filter_text in FILTERS:
+            seen, token = [], None
+            while True:
+                page = reader.journal_reader.search(None, filter_text, None, 3, token)
+                seen += [r.id for r in page.runs]
+                token = page.next_page_token
+                if token is None:
+                    break
+            assert seen == truth(store, filter_text, None), filter_text
+        assert set(outcomes) == {walk_seconds > 0}  # every page walked, or every walk cut short
+
     def test_cli_pages(self, store: Path) -> None:
         make_runs()
         env = {**os.environ, "AUTOLOG_DIR": str(store)}
