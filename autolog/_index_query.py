@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from ._filter import Comparison, OrderClause, parse_filter, parse_order_by
@@ -29,18 +30,70 @@ _COLUMNS = {
     "end_time": "r.end_time",
 }
 _FALLBACK_TAGS = ("mlflow.runName", "mlflow.parentRunId")
-_TABLES = {"param": "params", "tag": "tags"}
-_SAME_RUN = "m.run_id = r.run_id AND m.key = ?"
+_TABLES = {"metric": "metrics", "param": "params", "tag": "tags"}
 #: Candidates materialized at a time when part of a filter is evaluated in Python.
 CHUNK = 500
+#: Seconds a search may walk runs in order before the planner's plan is asked instead
+#: (either gives the same answer; this only picks the faster).
+WALK_SECONDS = 0.02
+#: SQLite instructions between two looks at the clock during a walk.
+WALK_CHECK_EVERY = 200
 
 
-def _clause_sql(clause: Comparison) -> tuple[str, list[Any]] | None:
-    """SQL for one comparison, or None when it must be evaluated in Python."""
+class _Query:
+    """The parts of one SELECT over ``runs r``: joins and conditions, with their arguments.
+
+    A metric, param or tag clause is a JOIN on its table's (run_id, key) primary
+    key, so at most one row joins per run and an inner join means exactly "the
+    run has the key and its value passes". Written as joins (not correlated
+    subqueries), SQLite can drive the query from the most selective index: a
+    key's values, or the order's metric, walked in order and stopped at the page.
+    A value test is written ``~$.value = ?``: ``$`` is the joined row, and ``~`` is
+    a unary ``+`` in the *walk* variant (:func:`_walked`), which keeps SQLite from
+    using the value's index so that it walks the order's index instead.
+    """
+
+    def __init__(self) -> None:
+        self.joins: list[str] = []
+        self.join_args: list[Any] = []
+        self.where: list[str] = ["r.name IS NOT NULL"]
+        self.where_args: list[Any] = []
+
+    def join(
+        self, kind: str, key: str, test: str = "", args: Sequence[Any] = (), outer: bool = False
+    ) -> str:
+        """Join ``kind``'s row of ``key``; ``test`` (``$`` for the row) must hold. Its alias."""
+        alias = f"j{len(self.joins)}"
+        condition = f" AND {test.replace('$', alias)}" if test else ""
+        self.joins.append(
+            f"{'LEFT JOIN' if outer else 'JOIN'} {_TABLES[kind]} {alias} "
+            f"ON {alias}.run_id = r.run_id AND {alias}.key = ?{condition}"
+        )
+        self.join_args += [key, *args]
+        return alias
+
+    def copy(self) -> _Query:
+        other = _Query()
+        other.joins, other.join_args = list(self.joins), list(self.join_args)
+        other.where, other.where_args = list(self.where), list(self.where_args)
+        return other
+
+    def sql(
+        self, terms: list[str], extra: str | None = None, walk: bool = False
+    ) -> tuple[str, list[Any]]:
+        where = " AND ".join(self.where if extra is None else [*self.where, extra])
+        text = f"SELECT r.run_id FROM runs r {' '.join(self.joins)} WHERE {where}"
+        if terms:
+            text += f" ORDER BY {', '.join(terms)}"
+        return text.replace("~", "+" if walk else ""), [*self.join_args, *self.where_args]
+
+
+def _add_clause(query: _Query, clause: Comparison) -> bool:
+    """Put one comparison into ``query``; False when it must be evaluated in Python."""
     op, value = clause.op, clause.value
     args: list[Any]
     if op in ("LIKE", "ILIKE"):
-        return None
+        return False
     if op in ("IN", "NOT IN"):
         values = list(value) if isinstance(value, tuple) else [value]
         marks = ", ".join("?" * len(values))
@@ -49,53 +102,96 @@ def _clause_sql(clause: Comparison) -> tuple[str, list[Any]] | None:
         test, args = f"{op} ?", [value]
     if clause.kind == "metric":
         if not isinstance(value, int | float):
-            return None
-        condition = (
-            "(m.latest_nan = 1 OR m.latest != ?)"
-            if op == "!="
-            else f"(m.latest_nan = 0 AND m.latest {test})"
-        )
-        sql = f"EXISTS (SELECT 1 FROM metrics m WHERE {_SAME_RUN} AND {condition})"
-        return sql, [clause.key, *args]
+            return False
+        # IEEE 754: a NaN (its latest is NULL) only satisfies !=.
+        test = "(~$.latest IS NULL OR ~$.latest != ?)" if op == "!=" else f"~$.latest {test}"
+        query.join("metric", clause.key, test, args)
+        return True
     if clause.kind in _TABLES:
         if clause.kind == "tag" and clause.key in _FALLBACK_TAGS:
-            return None
+            return False
         if not all(isinstance(v, str) for v in args):
-            return None
-        table = _TABLES[clause.kind]
-        same_run = _SAME_RUN.replace("m.", "t.")
-        sql = f"EXISTS (SELECT 1 FROM {table} t WHERE {same_run} AND t.value {test})"
-        return sql, [clause.key, *args]
+            return False
+        query.join(clause.kind, clause.key, f"~$.value {test}", args)
+        return True
     column = _COLUMNS.get(clause.key)
     if column is None:
-        return None
+        return False
     numeric = clause.key in ("start_time", "end_time")
     if numeric != all(isinstance(v, int | float) for v in args):
-        return None
-    return f"{column} {test}", args
+        return False
+    query.where.append(f"~{column} {test}")
+    query.where_args.extend(args)
+    return True
 
 
-def _order_sql(clause: OrderClause) -> tuple[list[str], list[Any]] | None:
-    """ORDER BY terms for one clause (present, then NaN, then missing), or None for Python."""
+def _add_order(query: _Query, clause: OrderClause) -> list[str] | None:
+    """ORDER BY terms for one clause (values, then NaN, then missing), or None for Python."""
     direction = "ASC" if clause.ascending else "DESC"
     if clause.kind == "metric":
-        lookup = "FROM metrics m WHERE m.run_id = r.run_id AND m.key = ?"
+        alias = query.join("metric", clause.key, outer=True)
+        # Its first term ranks a number 0, a NaN (a row whose latest is NULL) 1, no row 2.
         return [
-            f"COALESCE((SELECT m.latest_nan {lookup}), 2)",
-            f"(SELECT m.latest {lookup}) {direction}",
-        ], [clause.key, clause.key]
+            f"({alias}.latest IS NULL) + ({alias}.run_id IS NULL)",
+            f"{alias}.latest {direction}",
+        ]
     if clause.kind in _TABLES:
         if clause.kind == "tag" and clause.key in _FALLBACK_TAGS:
             return None
-        same_run = _SAME_RUN.replace("m.", "t.")
-        value = f"(SELECT t.value FROM {_TABLES[clause.kind]} t WHERE {same_run})"
-        return [f"{value} IS NULL", f"{value} {direction}"], [clause.key, clause.key]
+        alias = query.join(clause.kind, clause.key, outer=True)
+        return [f"{alias}.value IS NULL", f"{alias}.value {direction}"]
     column = _COLUMNS.get(clause.key)
     if column is None:
         return None
     if clause.key in ("id", "start_time"):  # never NULL for an indexed run: the index orders
-        return [f"{column} {direction}"], []
-    return [f"{column} IS NULL", f"{column} {direction}"], []
+        return [f"{column} {direction}"]
+    return [f"{column} IS NULL", f"{column} {direction}"]
+
+
+Segment = tuple[str, list[Any], str | None]
+
+
+def _ordered(query: _Query, clauses: list[OrderClause]) -> list[Segment] | None:
+    """The queries whose answers, one after the other, are every candidate in order.
+
+    Ordered first by a metric, the runs with a number for it come first and alone,
+    the metric an inner join: SQLite may then walk ``metrics_by_key`` in order and
+    stop at the page's end, or drive from a selective filter and sort what it
+    found, whichever its statistics say is cheaper. The runs with a NaN or without
+    the metric follow in a second query, asked only when the first ran out.
+    Ordered otherwise (by default, newest first), a filtered query also comes in
+    its walk variant, see :func:`_walked`. None when the order cannot be said in SQL.
+    """
+    first = clauses[0]
+    if first.kind != "metric":
+        terms = _terms(query, clauses)
+        if terms is None:
+            return None
+        text, args = query.sql(terms)
+        walk = query.sql(terms, walk=True)[0]
+        return [(text, args, walk if walk != text else None)]
+    numbers, others = query.copy(), query.copy()
+    alias = numbers.join("metric", first.key, "$.latest IS NOT NULL")
+    later = _terms(numbers, clauses[1:])
+    missing = f"j{len(others.joins)}.latest IS NULL"  # the join _terms adds first, outer
+    every = _terms(others, clauses)
+    if later is None or every is None:
+        return None
+    direction = "ASC" if first.ascending else "DESC"
+    return [
+        (*numbers.sql([f"{alias}.latest {direction}", *later]), None),
+        (*others.sql(every, missing), None),
+    ]
+
+
+def _terms(query: _Query, clauses: list[OrderClause]) -> list[str] | None:
+    terms: list[str] = []
+    for clause in clauses:
+        found = _add_order(query, clause)
+        if found is None:
+            return None
+        terms += found
+    return terms
 
 
 def search(
@@ -111,64 +207,78 @@ def search(
     soft-deleted runs only when ``deleted``."""
     from ._filter import sort_runs
 
-    run_filter = parse_filter(filter_text)
     clauses = parse_order_by(order_by)
-    where: list[str] = ["r.name IS NOT NULL"]
-    args: list[Any] = []
+    query = _Query()
     if not deleted:
-        where.append("r.lifecycle = 'active'")
+        query.where.append("r.lifecycle = 'active'")
     if experiment is not None:
-        where.append("r.experiment = ?")
-        args.append(experiment)
-    in_python = []
-    for clause in run_filter.clauses:
-        translated = _clause_sql(clause)
-        if translated is None:
-            in_python.append(clause)
-        else:
-            where.append(translated[0])
-            args.extend(translated[1])
+        query.where.append("r.experiment = ?")
+        query.where_args.append(experiment)
+    in_python = [c for c in parse_filter(filter_text).clauses if not _add_clause(query, c)]
     seen = {(c.kind, c.key) for c in clauses}
     for tiebreak in (OrderClause("attribute", "start_time", False), OrderClause("attribute", "id")):
         if (tiebreak.kind, tiebreak.key) not in seen:
             clauses.append(tiebreak)
-    terms: list[str] = []
-    order_args: list[Any] = []
-    for order in clauses:
-        translated_order = _order_sql(order)
-        if translated_order is None:
-            terms = []
-            break
-        terms.extend(translated_order[0])
-        order_args.extend(translated_order[1])
-    query = f"SELECT r.run_id FROM runs r WHERE {' AND '.join(where)}"
-    if not terms:  # an order SQL cannot express: sort every candidate in Python
-        candidates = _filtered(conn, [r for (r,) in conn.execute(query, args)], in_python)
-        ordered = sort_runs(candidates, order_by)
-        stop = None if limit is None else offset + limit
-        return ordered[offset:stop], stop is not None and stop < len(ordered)
-    query += f" ORDER BY {', '.join(terms)}"
-    args = [*args, *order_args]
-    if not in_python:
-        if limit is not None:
-            query += " LIMIT ? OFFSET ?"
-            args += [limit + 1, offset]
-        elif offset:
-            query += " LIMIT -1 OFFSET ?"
-            args.append(offset)
-        ids = [r for (r,) in conn.execute(query, args)]
-        more = limit is not None and len(ids) > limit
-        return records(conn, ids[:limit] if limit is not None else ids), more
-    matched: list[RunRecord] = []
-    cursor = conn.execute(query, args)
-    wanted = None if limit is None else offset + limit + 1
-    while wanted is None or len(matched) < wanted:
-        ids = [r for (r,) in cursor.fetchmany(CHUNK)]
-        if not ids:
-            break
-        matched.extend(_filtered(conn, ids, in_python))
     stop = None if limit is None else offset + limit
+    segments = _ordered(query, clauses)
+    if segments is None:  # an order SQL cannot express: sort every candidate in Python
+        text, args = query.sql([])
+        candidates = _filtered(conn, [r for (r,) in conn.execute(text, args)], in_python)
+        ordered = sort_runs(candidates, order_by)
+        return ordered[offset:stop], stop is not None and stop < len(ordered)
+    wanted = None if stop is None else stop + 1
+    if not in_python:
+        ids: list[str] = []
+        for text, args, walk in segments:
+            if wanted is not None:
+                if len(ids) >= wanted:
+                    break
+                args = [*args, wanted - len(ids)]
+                text, walk = f"{text} LIMIT ?", walk and f"{walk} LIMIT ?"
+            found = _walked(conn, walk, args) if walk else None
+            ids += found if found is not None else [r for (r,) in conn.execute(text, args)]
+        return records(conn, ids[offset:stop]), stop is not None and len(ids) > stop
+    matched: list[RunRecord] = []
+    for text, args, _walk in segments:
+        if wanted is not None and len(matched) >= wanted:
+            break
+        cursor = conn.execute(text, args)
+        while wanted is None or len(matched) < wanted:
+            chunk = [r for (r,) in cursor.fetchmany(CHUNK)]
+            if not chunk:
+                break
+            matched.extend(_filtered(conn, chunk, in_python))
     return matched[offset:stop], stop is not None and len(matched) > stop
+
+
+def _walked(conn: sqlite3.Connection, text: str, args: list[Any]) -> list[str] | None:
+    """The page walked in order, or None if that took more than :data:`WALK_SECONDS`.
+
+    For a page in the order of an index (newest first), walking that index and
+    testing each run stops at the page's end: fast when the filter passes many
+    runs, slow when it passes few. The planner's plan drives from the filter's
+    index and sorts what passed: the reverse. SQLite's planner does not weigh
+    LIMIT, so the walk is tried first under a budget, then the plan is asked.
+    """
+    import time
+
+    deadline = time.perf_counter() + WALK_SECONDS
+    stopped = False
+
+    def out_of_time() -> bool:
+        nonlocal stopped
+        stopped = time.perf_counter() > deadline
+        return stopped
+
+    conn.set_progress_handler(out_of_time, WALK_CHECK_EVERY)
+    try:
+        return [r for (r,) in conn.execute(text, args)]
+    except sqlite3.OperationalError:  # "interrupted" by the budget, or a real error
+        if not stopped:
+            raise
+        return None
+    finally:
+        conn.set_progress_handler(None, WALK_CHECK_EVERY)
 
 
 def _filtered(

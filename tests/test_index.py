@@ -103,6 +103,37 @@ class TestAnswers:
         with pytest.raises(ValueError, match="page_token"):
             autolog.search_runs(page_token="nonsense")
 
+    @pytest.mark.parametrize("walk_seconds", [0.0, 60.0])
+    def test_pages_walked_or_planned_give_the_replay_s_answer(
+        self, store: Path, monkeypatch, walk_seconds: float
+    ) -> None:
+        """A filtered page in default order, walked in order or (budget spent) planned: same."""
+        from autolog import _index_query
+
+        monkeypatch.setattr(_index_query, "WALK_SECONDS", walk_seconds)
+        monkeypatch.setattr(_index_query, "WALK_CHECK_EVERY", 1)
+        walked = _index_query._walked
+        outcomes: list[bool] = []
+
+        def watched(*args):
+            found = walked(*args)
+            outcomes.append(found is not None)
+            return found
+
+        monkeypatch.setattr(_index_query, "_walked", watched)
+        make_runs()
+        reader = LocalStore(store)
+        for filter_text in FILTERS:
+            seen, token = [], None
+            while True:
+                page = reader.journal_reader.search(None, filter_text, None, 3, token)
+                seen += [r.id for r in page.runs]
+                token = page.next_page_token
+                if token is None:
+                    break
+            assert seen == truth(store, filter_text, None), filter_text
+        assert set(outcomes) == {walk_seconds > 0}  # every page walked, or every walk cut short
+
     def test_cli_pages(self, store: Path) -> None:
         make_runs()
         env = {**os.environ, "AUTOLOG_DIR": str(store)}
@@ -127,6 +158,56 @@ class TestAnswers:
         assert listed.params == {"late": "yes"} and listed.status == "RUNNING"
         autolog.end_run()
         assert autolog.search_runs("live")[0].status == "FINISHED"
+
+
+APPENDER = textwrap.dedent(
+    """
+    import sys, time, autolog
+    autolog.autolog(backend=sys.argv[1])
+    with autolog.start_run(name="live", experiment="live") as run:
+        print(run.id, flush=True)
+        for step in range(int(sys.argv[2])):
+            run.log_metric("loss", 1.0 / (step + 1), step=step)
+            run.log_param(f"p{step}", str(step))
+            time.sleep(0.002)
+    """
+)
+
+
+def test_a_run_appended_to_by_another_process_while_it_is_listed(store: Path) -> None:
+    """Listings taken while another process appends: each is a prefix of the run, none goes back.
+
+    The writer's journal is read while lines are half written; a listing must
+    never show a point without the ones before it, nor fewer params than the
+    last listing, and once the run ends the index equals a fresh rebuild.
+    """
+    store.mkdir(parents=True, exist_ok=True)
+    steps = 400
+    writer = subprocess.Popen(
+        [sys.executable, "-c", APPENDER, str(store), str(steps)], stdout=subprocess.PIPE, text=True
+    )
+    assert writer.stdout is not None
+    run_id = writer.stdout.readline().strip()
+    listings, last_params = 0, -1
+    while writer.poll() is None or listings == 0:
+        found = LocalStore(store).search_runs("live", "metrics.loss > 0")
+        if not found:
+            continue
+        [run] = found
+        params = len(run.params)
+        # loss = 1 / (step + 1): the latest point names the step, and a param follows each point.
+        step = round(1 / run.metrics["loss"]) - 1
+        assert params in (step, step + 1), (params, step)
+        assert params >= last_params
+        last_params, listings = params, listings + 1
+    assert writer.wait(60) == 0
+    assert listings > 3
+    final = autolog.get_run(run_id)
+    assert final.status == "FINISHED" and len(final.params) == steps
+    assert len(autolog.get_metric_history(run_id, "loss")) == steps
+    listed = answers(store)
+    shutil.rmtree(store / ".autolog-index")
+    assert answers(store) == listed
 
 
 class TestRepair:
