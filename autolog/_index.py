@@ -84,6 +84,10 @@ CREATE TABLE IF NOT EXISTS metrics (
     PRIMARY KEY (run_id, key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS metrics_by_key ON metrics (key, latest);
 """
+#: How long a catch-up waits for another reader's catch-up to commit.
+BUSY_WAIT_MS = 60_000
+#: How long opening waits to switch a new index file to WAL before it keeps the index in memory.
+WAL_SWITCH_WAIT_MS = 2_000
 _TABLES = ("meta", "runs", "params", "tags", "metrics")
 T = TypeVar("T")
 
@@ -109,11 +113,23 @@ class RunIndex:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(
-                    self.path, timeout=60, isolation_level=None, check_same_thread=False
+                    self.path,
+                    timeout=BUSY_WAIT_MS / 1000,
+                    isolation_level=None,
+                    check_same_thread=False,
                 )
+                # Switching a new (or emptied) file to WAL needs it to itself. A reader that
+                # still holds the old file open would make that wait out the 60 s meant for
+                # catch-ups; after 2 s this reader keeps its index in memory instead.
+                conn.execute(f"PRAGMA busy_timeout={WAL_SWITCH_WAIT_MS}")
                 conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute(f"PRAGMA busy_timeout={BUSY_WAIT_MS}")
             except (OSError, sqlite3.OperationalError):
-                conn = None  # a read-only store: keep the index in memory
+                # A read-only store, or a file another reader holds: keep the index in memory.
+                if conn is not None:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.close()
+                conn = None
         if conn is None:
             conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA synchronous=NORMAL")
