@@ -54,6 +54,7 @@ class SqlReader:
     kind = "server"
 
     def __init__(self, store: TrackingStore, artifacts: ArtifactStore) -> None:
+        self.store = store
         self.db = store.db
         self.artifacts = artifacts
         self.source = self.db.display_url
@@ -342,6 +343,49 @@ class SqlReader:
         except FileNotFoundError:
             raise NotFound(f"run {run_id} has no artifact file {path!r}") from None
         return ArtifactFile(name=name, chunks=_chunks(source), cleanup=source.close)
+
+    # -- the model registry: the server's own, as its REST API answers it --
+
+    def registered_models(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            page = _registry_call(self.store.search_registered_models, None, 1000, [], token)
+            found.extend(page["registered_models"])
+            token = page.get("next_page_token")
+            if not token:
+                return found
+
+    def registered_model(self, name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        model = _registry_call(self.store.get_registered_model, name)
+        escaped = name.replace("'", "''")
+        versions: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            page = _registry_call(
+                self.store.search_model_versions,
+                f"name = '{escaped}'",
+                1000,
+                ["version_number DESC"],
+                token,
+            )
+            versions.extend(page["model_versions"])
+            token = page.get("next_page_token")
+            if not token:
+                return model, versions
+
+    def model_version(self, name: str, version: str) -> dict[str, Any]:
+        return _registry_call(self.store.get_model_version, name, version)
+
+
+def _registry_call(call: Any, *args: Any) -> Any:
+    """A registry read, its refusals as the UI's NotFound or BadRequest (never a 500)."""
+    try:
+        return call(*args)
+    except ApiError as exc:
+        if exc.status == 404:
+            raise NotFound(exc.message) from None
+        raise BadRequest(exc.message) from None
 
 
 def _run_columns() -> sa.Select:

@@ -9,7 +9,13 @@
 ``GET /ui-api/runs/{id}/datasets``     its datasets, and other runs on the same digest
 ``GET /ui-api/runs/{id}/artifacts/{p}``  download one artifact file
 ``POST /ui-api/runs/{id}/edit``         rename, note, tags, delete, restore (see edits.py)
+``GET /ui-api/models``                  registered models: aliases, latest versions
+``GET /ui-api/models/{name}``           one registered model and its versions
+``GET /ui-api/models/{name}/versions/{n}``  one version: source run, source, tags
 ======================================  ================================================
+
+The registry answers are in the JSON shape of MLflow's registry API, from the
+local store's registry or the server's (see :class:`~autolog.ui.readers.Reader`).
 
 ``?deleted=1`` on the runs table includes soft-deleted runs (marked ``deleted``).
 
@@ -224,6 +230,20 @@ def api_routes(reader: Reader, editor: Editor | None = None) -> Mount:
         run_id, path = request.path_params["run_id"], request.path_params["path"]
         return await answer(lambda: _artifact_response(reader.artifact(run_id, path)))
 
+    async def models(request: Request) -> Response:
+        return await answer(lambda: {"registered_models": reader.registered_models()})
+
+    async def model(request: Request) -> Response:
+        def found() -> dict[str, Any]:
+            model, versions = reader.registered_model(request.path_params["name"])
+            return {"registered_model": model, "model_versions": versions}
+
+        return await answer(found)
+
+    async def model_version(request: Request) -> Response:
+        name, version = request.path_params["name"], request.path_params["version"]
+        return await answer(lambda: {"model_version": reader.model_version(name, version)})
+
     json_routes = Router(
         routes=[
             Route("/info", info, methods=["GET"]),
@@ -233,6 +253,9 @@ def api_routes(reader: Reader, editor: Editor | None = None) -> Mount:
             Route("/runs/{run_id}/metric", metric, methods=["GET"]),
             edit_route(editor, answer, lambda run_id: run_payload(reader.run(run_id))),
             Route("/runs/{run_id}/datasets", datasets, methods=["GET"]),
+            Route("/models", models, methods=["GET"]),
+            Route("/models/{name}", model, methods=["GET"]),
+            Route("/models/{name}/versions/{version}", model_version, methods=["GET"]),
         ]
     )
     # Files go out as they are (sendfile, Content-Length); JSON is gzipped when large.

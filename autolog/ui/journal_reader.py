@@ -33,6 +33,7 @@ from .readers import (
     NotFound,
     RunDetail,
 )
+from .registry import LocalModels
 from .series import Budget, Series
 
 SERIES_BUDGET_POINTS = 8_000_000  # about 190 MB of arrays
@@ -152,6 +153,24 @@ class JournalReader:
             raise BadRequest(str(exc)) from None
         except RunNotFoundError as exc:
             raise NotFound(str(exc)) from None
+
+    # -- the model registry: the local store's (autolog.ui.registry) ---------
+
+    def registered_models(self) -> list[dict[str, Any]]:
+        return self._registry().registered_models()
+
+    def registered_model(self, name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        return self._registry().registered_model(name)
+
+    def model_version(self, name: str, version: str) -> dict[str, Any]:
+        return self._registry().model_version(name, version)
+
+    def _registry(self) -> LocalModels:
+        if not isinstance(self.journals, LocalStore):
+            raise NotFound(
+                f"{self.source} keeps no model registry: a local store or a tracking server does"
+            )
+        return LocalModels(self.journals.root)
 
     def _check_id(self, run_id: str) -> None:
         if not is_run_id(run_id):

@@ -124,6 +124,22 @@ class Reader(Protocol):
         """One artifact file of the run; NotFound for folders and missing files."""
         ...
 
+    # The model registry, in the JSON shape of MLflow's REST API (what ``autolog server``
+    # answers to MLflow's client), so the models pages show every store the same way.
+
+    def registered_models(self) -> list[dict[str, Any]]:
+        """Every registered model (name, aliases, latest versions, timestamps);
+        NotFound when the store keeps no registry."""
+        ...
+
+    def registered_model(self, name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """One registered model and its versions, newest first; NotFound if there is none."""
+        ...
+
+    def model_version(self, name: str, version: str) -> dict[str, Any]:
+        """One version of a registered model; NotFound if there is none."""
+        ...
+
 
 def parse_model_tag(text: str | None) -> dict[str, Any] | None:
     """The model manifest the HTTP backend stores as a tag, or None."""

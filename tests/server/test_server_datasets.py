@@ -82,16 +82,3 @@ class TestDatasetInputs:
         run_ids = fit_and_read(server.url, mlflow, tmp_path)
         remote = autolog.get_run(run_ids[0], backend=server.url)
         assert remote.inputs == autolog.get_run(run_ids[0], backend=str(tmp_path / "runs")).inputs
-
-    def test_a_server_without_log_inputs_keeps_everything_else(
-        self, start_server, tmp_path
-    ) -> None:
-        """Where log-inputs is missing (404), the run still arrives whole, with one warning."""
-        server = start_server()
-        result = run_script(FITS, tmp_path, args=[server.url, "datasets"])
-        run_ids = result.stdout.split()
-        remote = autolog.get_run(run_ids[0], backend=server.url)
-        assert remote.params["alpha"] == "1.0" and remote.status == "FINISHED"
-        if remote.inputs:  # the server has log-inputs (issue 15 landed): nothing to warn about
-            return
-        assert result.stderr.count("has no runs/log-inputs endpoint") == 1

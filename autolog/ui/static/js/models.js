@@ -5,14 +5,15 @@
 //   #/models/NAME/versions/N          one version
 //   #/experiments/ID                  MLflow's experiment link: opens that experiment's runs
 //
-// The registry lives in autolog server, so these pages read its MLflow REST API
-// (same origin, same credentials). Over a local store (`autolog ui`) there is no
-// registry; the page says so and how to get one.
+// The registry pages read /ui-api/models (autolog/ui/api.py), which answers in the
+// JSON shape of MLflow's registry API from whichever registry the UI shows: the local
+// store's (`autolog ui`) or the server's (`autolog server`, where versions MLflow's
+// client registered appear too). MLflow's experiment link asks the server's REST API.
 
 import { h } from "./dom.js";
 import { formatAgo, formatFullTime } from "./format.js";
 import { href } from "./app.js";
-import { ApiError } from "./api.js";
+import { ApiError, getJSON } from "./api.js";
 
 async function rest(path, params, signal) {
   const query = new URLSearchParams(params);
@@ -25,10 +26,7 @@ async function rest(path, params, signal) {
   }
   const body = await response.json().catch(() => null);
   if (!response.ok) {
-    const message = response.status === 404 && !body?.error_code
-      ? "The model registry is served by autolog server; this UI shows a local store."
-      : body?.message || `${response.status} ${response.statusText}`;
-    throw new ApiError(message, response.status);
+    throw new ApiError(body?.message || `${response.status} ${response.statusText}`, response.status);
   }
   return body;
 }
@@ -36,7 +34,7 @@ async function rest(path, params, signal) {
 const modelHref = (name) => href(`/models/${encodeURIComponent(name)}`);
 const versionHref = (name, version) => href(`/models/${encodeURIComponent(name)}/versions/${version}`);
 const when = (ms) => h("span", { title: formatFullTime(ms) }, ms ? formatAgo(ms) : "—");
-const aliasChips = (aliases) => aliases.map((alias) => h("span", { class: "tag" }, `@${alias}`));
+const aliasChips = (aliases) => aliases.map((alias) => h("span", { class: "alias-chip" }, `@${alias}`));
 
 function table(caption, headings, rows) {
   return h("div", { class: "card" }, h("table", { class: "table models" },
@@ -52,13 +50,7 @@ function runLink(version) {
 export async function modelsPage(ctx) {
   ctx.setTitle("Models");
   ctx.setCrumbs([{ label: "Experiments", href: "#/" }, { label: "Models" }]);
-  const models = [];
-  let token = "";
-  do {
-    const page = await rest("registered-models/search", { max_results: 1000, ...(token ? { page_token: token } : {}) }, ctx.signal);
-    models.push(...(page.registered_models || []));
-    token = page.next_page_token || "";
-  } while (token);
+  const { registered_models: models } = await getJSON("models", {}, ctx);
   const rows = models.map((model) => {
     const newest = Math.max(0, ...(model.latest_versions || []).map((v) => Number(v.version)));
     return h("tr", {},
@@ -78,18 +70,12 @@ export async function modelsPage(ctx) {
   document.body.dataset.rendered = "models";
 }
 
-async function versionsOf(name, signal) {
-  const filter = `name = '${name.replaceAll("'", "''")}'`;
-  const page = await rest("model-versions/search", { filter, order_by: "version_number DESC" }, signal);
-  return page.model_versions || [];
-}
-
 export async function modelPage(ctx) {
   const [name] = ctx.params;
   ctx.setTitle(name);
   ctx.setCrumbs([{ label: "Models", href: "#/models" }, { label: name }]);
-  const { registered_model: model } = await rest("registered-models/get", { name }, ctx.signal);
-  const versions = await versionsOf(name, ctx.signal);
+  const { registered_model: model, model_versions: versions } =
+    await getJSON(`models/${encodeURIComponent(name)}`, {}, ctx);
   const rows = versions.map((v) => h("tr", { dataset: { version: v.version } },
     h("td", { class: "name" }, h("a", { href: versionHref(name, v.version) }, `v${v.version}`)),
     h("td", {}, aliasChips(v.aliases || [])),
@@ -110,7 +96,8 @@ export async function modelVersionPage(ctx) {
   const [name, version] = ctx.params;
   ctx.setTitle(`${name} v${version}`);
   ctx.setCrumbs([{ label: "Models", href: "#/models" }, { label: name, href: modelHref(name) }, { label: `v${version}` }]);
-  const { model_version: v } = await rest("model-versions/get", { name, version }, ctx.signal);
+  const { model_version: v } =
+    await getJSON(`models/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`, {}, ctx);
   const item = (label, value) => [h("dt", {}, label), h("dd", {}, value)];
   const details = h("dl", { class: "details" },
     item("Aliases", v.aliases?.length ? aliasChips(v.aliases) : "—"),
