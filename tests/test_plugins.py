@@ -20,6 +20,27 @@ HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("autolog_"))
 
 
 class TestHooks:
+    def test_built_in_plugins_have_the_hooks_pluggy_would_find(self, store: Path) -> None:
+        """The fast discovery of the built-in plugins (only ``autolog_*`` names) misses none.
+
+        It runs pluggy's own discovery, which looks at every attribute, over each
+        built-in module and compares the hooks it finds with those registered.
+        """
+        import importlib
+
+        import pluggy
+
+        autolog.autolog()
+        reference = pluggy.PluginManager("autolog")
+        reference.add_hookspecs(hookspecs)
+        for name in DEFAULT_PLUGINS:
+            module = importlib.import_module(name)
+            reference.register(module, name=name)
+            expected = {c.name for c in reference.get_hookcallers(module) or ()}
+            registered = {c.name for c in pm.get_hookcallers(module) or ()}
+            assert registered == expected, name
+        assert sum(len(reference.get_hookcallers(m) or ()) for m in reference.get_plugins()) > 10
+
     def test_run_started_and_ended_hooks(self, store: Path) -> None:
         """A plugin sees every run start and end, and can tag the run."""
         events = []
