@@ -2,7 +2,9 @@
 #   make demo   set up .venv, then run the ARIMA grid-search demo into ./autolog-runs
 #   make test   set up .venv and the test tools, then ruff, mypy and the whole test suite
 # `make check` is the quick loop while editing: ruff, mypy and the tests that start no
-# external service and are not marked slow (those that spawn processes or take seconds). `make setup` alone creates the virtual environment;
+# external service and are not marked slow (those that spawn processes or take seconds),
+# including the quick subset of tests/peer (its side without autolog is cached after the
+# first run). `make setup` alone creates the virtual environment;
 # `make tools` finds or installs Azurite, PostgreSQL and Chromium (tests/support/tools.py).
 # Set PYTHON to choose the interpreter, ARGS to pass pytest options or test files
 # (make test ARGS=tests/backends).
