@@ -99,10 +99,7 @@ class ExperimentStore:
             found = self._experiments(
                 conn, *conditions, order_by=_experiment_order(order_by), page=(offset, limit + 1)
             )
-        response: dict[str, Any] = {"experiments": found[:limit]}
-        if len(found) > limit:
-            response["next_page_token"] = search.encode_token(offset + limit)
-        return response
+        return search.page("experiments", found[:limit], len(found), offset, limit)
 
     def set_experiment_lifecycle(self, experiment_id: str, stage: str) -> None:
         """Delete (``deleted``) or restore (``active``) an experiment and, like MLflow, its runs."""

@@ -189,10 +189,7 @@ class LoggedModelStore(ExperimentStore):
         with self.db.read() as conn:
             ids = list(conn.execute(query).scalars())
             found = self._logged_models(conn, ids[:limit])
-        response: dict[str, Any] = {"models": found}
-        if len(ids) > limit:
-            response["next_page_token"] = search.encode_token(offset + limit)
-        return response
+        return search.page("models", found, len(ids), offset, limit)
 
     def _model_condition(self, clause: entity_filter.Clause) -> Any:
         if clause.kind == "attribute":

@@ -193,10 +193,7 @@ class RegistryStore:
         with self.db.read() as conn:
             names = list(conn.execute(query.offset(offset).limit(limit + 1)).scalars())
             found = self._registered_models(conn, names[:limit])
-        response: dict[str, Any] = {"registered_models": found}
-        if len(names) > limit:
-            response["next_page_token"] = search.encode_token(offset + limit)
-        return response
+        return search.page("registered_models", found, len(names), offset, limit)
 
     # -- versions ----------------------------------------------------------
 
@@ -385,10 +382,7 @@ class RegistryStore:
         with self.db.read() as conn:
             keys = [tuple(r) for r in conn.execute(query.offset(offset).limit(limit + 1))]
             found = self._versions(conn, keys[:limit])
-        response: dict[str, Any] = {"model_versions": found}
-        if len(keys) > limit:
-            response["next_page_token"] = search.encode_token(offset + limit)
-        return response
+        return search.page("model_versions", found, len(keys), offset, limit)
 
     # -- aliases -----------------------------------------------------------
 

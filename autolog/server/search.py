@@ -143,6 +143,18 @@ def encode_token(offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
 
 
+def page(field: str, items: list[Any], fetched: int, offset: int, limit: int) -> dict[str, Any]:
+    """A search response: ``items`` under ``field``, and a next page token if there is more.
+
+    The query asked for ``limit + 1`` rows from ``offset``; ``fetched`` is how many came
+    back, so one more than ``limit`` means another page follows.
+    """
+    response: dict[str, Any] = {field: items}
+    if fetched > limit:
+        response["next_page_token"] = encode_token(offset + limit)
+    return response
+
+
 def decode_token(token: str | None) -> int:
     """The offset a page token stands for; a token this server did not issue is refused."""
     if not token:

@@ -284,10 +284,7 @@ class TrackingStore(RegistryStore, LoggedModelStore, RunIOStore):
         with self.db.read() as conn:
             run_ids = list(conn.execute(query).scalars())
             found = self._runs(conn, run_ids[:limit])
-        response: dict[str, Any] = {"runs": found}
-        if len(run_ids) > limit:
-            response["next_page_token"] = search.encode_token(offset + limit)
-        return response
+        return search.page("runs", found, len(run_ids), offset, limit)
 
     @staticmethod
     def _run_exists(conn: sa.Connection, run_id: str) -> bool:
