@@ -47,6 +47,8 @@ class Session:
         self.journals: dict[str, Journal] = {}
         self._named_readers: dict[str, Backend] = {}
         self._exit_registered = False
+        self._redacting = False
+        self._started_runs = False  # ever, in this process: close() has runs to end and sync
 
     # -- configuration -----------------------------------------------------
 
@@ -68,11 +70,8 @@ class Session:
             self.config = config
             self._store, self._readers, self._shippers = None, [], []
             self._ready = bool(config.disable)
-            if config.disable:  # runs still get started (unrecorded): their names are scrubbed
-                from . import _redaction
-
-                _redaction.configure(config.redact_keys, config.keep_keys)
-            elif plugins_beyond_built_in() or not all(map(is_plain_folder, config.backends)):
+            self._redacting = False  # redaction is set up by the first run (_start_redacting)
+            if plugins_beyond_built_in() or not all(map(is_plain_folder, config.backends)):
                 self._prepare()
             if config.silent and not _testing():
                 import warnings
@@ -86,14 +85,12 @@ class Session:
 
     def _prepare(self) -> None:
         """Set up the store, the backends and their shippers for ``self.config``."""
-        from . import _redaction
         from ._store import LocalStore
 
         with self._lock:
             if self._ready or self.config is None:
                 return
             config = self.config
-            _redaction.configure(config.redact_keys, config.keep_keys)
             store = LocalStore(config.dir)
             readers = [_backend_for(uri, config) for uri in config.backends]
             remotes = [backend for backend in readers if backend.remote]
@@ -193,6 +190,7 @@ class Session:
 
         config = self.ensure_configured()
         store = self.store  # sets up the store and backends at the first run
+        self._start_redacting(config)
         parent = self.active_run()
 
         run_id = uuid.uuid4().hex
@@ -260,7 +258,21 @@ class Session:
 
         from .run import Run
 
+        self._start_redacting(self.ensure_configured())
         return Run.attach(run_id, Path(journal_path), self.config)
+
+    def _start_redacting(self, config: Config) -> None:
+        """Apply the configuration's redaction keys, once per configuration, before a run writes.
+
+        Not in configure(): compiling the redaction patterns costs milliseconds that
+        ``autolog()`` and a read (``autolog runs ls``) have no use for.
+        """
+        self._started_runs = True
+        if not self._redacting:
+            from . import _redaction
+
+            _redaction.configure(config.redact_keys, config.keep_keys)
+            self._redacting = True
 
     def run_ending(self, run: Run, status: str) -> None:
         """End the runs still open inside ``run`` on its thread, then call the plugins' hook."""
@@ -323,8 +335,8 @@ class Session:
 
     def close(self) -> None:
         """At exit: end open runs (FAILED/KILLED after an uncaught exception), then flush."""
-        if "autolog._journal" not in sys.modules and not self._shippers:
-            return  # no run was ever recorded, in this process: nothing to end, sync or send
+        if not self._started_runs and not self._shippers:
+            return  # this process started no run: nothing to end, sync or send
         from ._journal import sync_all_journals
         from ._notebook import exit_is_clean, shutdown_stream
         from .run import status_for
