@@ -8,18 +8,21 @@ the one named by ``backend=``.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
 
 from . import _integrations
 from ._config import resolve, settings_file_label
 from ._config_checks import check_config
-from ._reader import RunList
-from ._records import MetricPoint, RunRecord
 from ._session import session
 from .errors import ConfigurationError
-from .run import Run
+
+TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds of autolog()
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
+
+    from ._reader import RunList
+    from ._records import MetricPoint, RunRecord
+    from .run import Run
 
 
 def autolog(
@@ -79,9 +82,6 @@ def autolog(
 
 
 def _known_options() -> dict[str, Any]:
-    from .plugins import load_plugins
-
-    load_plugins()
     return _integrations.known_options()
 
 
@@ -155,6 +155,8 @@ def set_tag(key: str, value: Any) -> None:
 
 def log_artifact(path: str | os.PathLike[str], name: str | None = None) -> str:
     """Copy a file or folder into the active run's artifacts; returns its artifact path."""
+    from pathlib import Path
+
     return _require_active("log_artifact").log_artifact(Path(path), name)
 
 
@@ -206,6 +208,7 @@ def _search_backend(
 ) -> RunList:
     """``autolog.search_runs`` over any backend: a journal source pages in its index, any
     other backend's answer is sorted and cut into pages here."""
+    from ._reader import RunList
     from .sources import JournalSource
 
     order = list(order_by) if order_by else None

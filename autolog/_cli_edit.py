@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ._cli_output import escape
-from ._curation import ACTIVE, DELETED, Edit, Editor, JournalEditor, ServerEditor
 from .errors import AutologError, InvalidInputError
+
+if TYPE_CHECKING:  # the editors load when a command edits: building the parser needs none
+    from ._curation import Editor
 
 EXAMPLES = {
     "rename": "example:\n  autolog runs rename 3f2a9c1b7d4e 'arima (2,1,2) final'",
@@ -60,6 +61,7 @@ def add_parsers(run_commands: Any, backend_help: str) -> None:
 
 
 def run_edit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ._curation import ACTIVE, DELETED, Edit
     from ._run_ids import expand_run_id
 
     action = args.runs_command
@@ -108,6 +110,7 @@ def _pair(text: str) -> tuple[str, str]:
 
 def editor_for(backend: str | None) -> Editor:
     """The editor of the store ``runs ls`` would read with the same ``--backend``."""
+    from ._curation import JournalEditor, ServerEditor
     from ._fallback import JournalFallback
     from ._session import session
     from ._store import LocalStore
@@ -127,10 +130,15 @@ def editor_for(backend: str | None) -> Editor:
 
 def _send_local_edit(editor: Editor, run_id: str, err: TextIO) -> None:
     """Send a journal edit on to the remote backends configured for this store, if any."""
+    from pathlib import Path
+
+    from ._curation import JournalEditor
+
     if not isinstance(editor, JournalEditor):
         return
-    from ._session import backend_for, session
+    from ._session import session
     from ._shipper import Shipper
+    from .backend import backend_for
 
     config = session.ensure_configured()
     if Path(config.dir).resolve() != editor.store.root.resolve():

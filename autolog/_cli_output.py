@@ -13,11 +13,9 @@ OSC sequence cannot recolour, retitle or rewrite the user's terminal.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
-import shutil
 import unicodedata
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -54,6 +52,8 @@ def terminal_width(out: TextIO) -> int | None:
     isatty = getattr(out, "isatty", None)
     if not (isatty and isatty()):
         return None
+    import shutil  # here: shutil (with bz2 and lzma) costs milliseconds of every command
+
     return shutil.get_terminal_size((100, 24)).columns
 
 
@@ -137,6 +137,8 @@ def format_table(
 
 def write_csv(out: TextIO, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """RFC 4180 CSV; values are written as they are (a spreadsheet reads them back)."""
+    import csv
+
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
 
 from ._plain import Frozen
 from .errors import ConfigurationError
+
+TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds of autolog()
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_DIR = "./autolog-runs"
 DEFAULT_EXPERIMENT = "Default"
@@ -70,6 +72,11 @@ class Config(Frozen):
     def option(self, name: str, default: Any = None) -> Any:
         """An integration-specific option given to ``autolog(**options)``."""
         return self.options.get(name, default)
+
+
+def is_plain_folder(uri: str) -> bool:
+    """A backend URI that is a folder path: no scheme (``file:`` included) for a plugin to claim."""
+    return "://" not in uri and not uri.startswith("file:")
 
 
 #: Settings read from the environment, by field name, and how to parse them.
@@ -133,33 +140,51 @@ def _environment_layer() -> dict[str, Any]:
     return {name: os.environ[var] for name, var in ENVIRONMENT.items() if os.environ.get(var)}
 
 
-def file_label(path: Path | None) -> str | None:
+def file_label(path: str | None) -> str | None:
     """How errors name the settings file: the autolog.toml itself, or pyproject's table."""
     if path is None:
         return None
-    return str(path) if path.name == "autolog.toml" else f"[tool.autolog] in {path}"
+    return path if os.path.basename(path) == "autolog.toml" else f"[tool.autolog] in {path}"
 
 
 def settings_file_label() -> str | None:
     return file_label(_file_layer()[1])
 
 
-def _file_layer() -> tuple[dict[str, Any], Path | None]:
-    for folder in (Path.cwd(), *Path.cwd().parents):
+def _file_layer() -> tuple[dict[str, Any], str | None]:
+    folder = os.getcwd()
+    while True:
         for name in ("autolog.toml", "pyproject.toml"):
-            path = folder / name
-            if not path.is_file():
+            path = os.path.join(folder, name)
+            if not os.path.isfile(path):
                 continue
-            data = _load_toml(path)
             if name == "autolog.toml":
-                return data, path
-            table = data.get("tool", {}).get("autolog")
+                return _load_toml(path), path
+            if not _mentions_autolog(path):
+                continue  # most projects' pyproject.toml: not worth parsing
+            table = _load_toml(path).get("tool", {}).get("autolog")
             if table is not None:
                 return dict(table), path
-    return {}, None
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return {}, None
+        folder = parent
 
 
-def _load_toml(path: Path) -> dict[str, Any]:
+def _mentions_autolog(path: str) -> bool:
+    """Could this pyproject.toml hold a ``tool.autolog`` table? (If it cannot be read, say yes.)
+
+    A table, dotted keys and inline tables all spell the word; parsing TOML
+    costs the import of tomllib, milliseconds that most projects need not pay.
+    """
+    try:
+        with open(path, "rb") as f:
+            return b"autolog" in f.read()
+    except OSError:
+        return True  # _load_toml reports it
+
+
+def _load_toml(path: str) -> dict[str, Any]:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10

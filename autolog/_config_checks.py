@@ -11,9 +11,12 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from typing import Any
 
 from .errors import ConfigurationError
+
+TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds of autolog()
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def setting_source(name: str, arguments: Mapping[str, Any], file_label: str | None) -> str:

@@ -28,7 +28,6 @@ JSON body that says what to do.
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
 import json
 import socket
@@ -45,24 +44,6 @@ RAW_BODY_PREFIXES = ("/api/2.0/mlflow-artifacts/", "/ajax-api/2.0/mlflow-artifac
 OPEN_PATHS = frozenset({"/health"})
 #: Set in the scope of a request from an ``--allow-origin`` page: it must bring its token.
 CROSS_ORIGIN = "autolog.cross_origin"
-
-
-def add_guard_options(parser: argparse.ArgumentParser) -> None:
-    """``--allow-origin`` and ``--allow-host`` for ``autolog server`` and ``autolog ui``."""
-    parser.add_argument(
-        "--allow-origin",
-        action="append",
-        metavar="ORIGIN",
-        help="let pages of this origin (https://dash.example.com) call the API with their own "
-        "token (repeatable; default: none)",
-    )
-    parser.add_argument(
-        "--allow-host",
-        action="append",
-        metavar="NAME",
-        help="answer to this Host name too, e.g. behind a proxy (repeatable; '*.example.com'; "
-        "default: addresses, localhost and the bound name)",
-    )
 
 
 @dataclass(frozen=True)

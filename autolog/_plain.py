@@ -9,7 +9,9 @@ its own ``__init__``; this base gives it what ``@dataclass`` would add.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds of autolog()
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Plain:

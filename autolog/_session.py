@@ -12,25 +12,25 @@ import atexit
 import os
 import sys
 import threading
-import warnings
-from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from . import _redaction
-from . import _validation as v
-from ._config import Config, resolve
-from ._journal import JOURNAL_NAME, Journal, NullJournal
-from ._patch import report_failure
-from ._records import FINISHED
-from ._store import LocalStore
-from .backend import Backend, backend_for
-from .errors import AutologWarning, ConfigurationError
-from .run import Run, status_for
+from ._config import Config, is_plain_folder, resolve
+from ._entry_points import plugins_beyond_built_in
+from .errors import ConfigurationError
 
+TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds of autolog()
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+    from typing import Any
+
+    from ._journal import Journal
     from ._shipper import Shipper
-from ._run_links import announce_run
+    from ._store import LocalStore
+    from .backend import Backend
+    from .run import Run
+
+#: Run statuses, as autolog._records has them (not imported here: see configure()).
+FINISHED = "FINISHED"
 
 
 class Session:
@@ -39,44 +39,91 @@ class Session:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self.config: Config | None = None
-        self.store: LocalStore | None = None
-        self.readers: list[Backend] = []
-        self.shippers: list[Shipper] = []  # one per remote backend
+        self._ready = True  # store, readers and shippers are set up for self.config
+        self._store: LocalStore | None = None
+        self._readers: list[Backend] = []
+        self._shippers: list[Shipper] = []  # one per remote backend
         self._stacks: dict[int, list[Run]] = {}  # thread id -> its active runs
         self.journals: dict[str, Journal] = {}
         self._named_readers: dict[str, Backend] = {}
         self._exit_registered = False
+        self._redacting = False
+        self._started_runs = False  # ever, in this process: close() has runs to end and sync
 
     # -- configuration -----------------------------------------------------
 
     def configure(self, config: Config) -> None:
-        """Apply ``config``: the local store, the backends and a shipper per remote one."""
-        from .plugins import load_plugins
+        """Apply ``config``: the local store, the backends and a shipper per remote one.
 
+        When every backend is a local folder (the default) and only the
+        built-in plugins exist, the store and its reader are set up at the
+        first run or read instead (:meth:`_prepare`), so ``autolog()`` imports
+        none of the run machinery and no plugin: a folder cannot be refused by
+        a built-in plugin, and check_config() has already made sure it can be
+        written. A remote backend is set up here, so that a URI no plugin
+        understands is the user's error at ``autolog()``; so is any backend
+        when other plugins are installed, whose ``autolog_backend`` may want it.
+        """
         with self._lock:
             self._stop_shippers(timeout=0)
             self._close_readers()
             self.config = config
-            _redaction.configure(config.redact_keys, config.keep_keys)
-            if config.disable:
-                self.store, self.readers, self.shippers = None, [], []
-                return
-            load_plugins()
-            self.store = LocalStore(config.dir)
-            self.readers = [backend_for(uri, config) for uri in config.backends]
-            remotes = [backend for backend in self.readers if backend.remote]
-            self.shippers = []
-            if remotes:
-                from ._shipper import Shipper
-
-                self.shippers = [
-                    Shipper(b, self.store, self.pending_journals, self._announce) for b in remotes
-                ]
+            self._store, self._readers, self._shippers = None, [], []
+            self._ready = bool(config.disable)
+            self._redacting = False  # redaction is set up by the first run (_start_redacting)
+            if plugins_beyond_built_in() or not all(map(is_plain_folder, config.backends)):
+                self._prepare()
             if config.silent and not _testing():
+                import warnings
+
+                from .errors import AutologWarning
+
                 warnings.filterwarnings("ignore", category=AutologWarning)
             if not self._exit_registered:
                 atexit.register(self.close)
                 self._exit_registered = True
+
+    def _prepare(self) -> None:
+        """Set up the store, the backends and their shippers for ``self.config``."""
+        from ._store import LocalStore
+
+        with self._lock:
+            if self._ready or self.config is None:
+                return
+            config = self.config
+            store = LocalStore(config.dir)
+            readers = [_backend_for(uri, config) for uri in config.backends]
+            remotes = [backend for backend in readers if backend.remote]
+            shippers = []
+            if remotes:
+                from ._shipper import Shipper
+
+                shippers = [
+                    Shipper(b, store, self.pending_journals, self._announce) for b in remotes
+                ]
+            self._store, self._readers, self._shippers = store, readers, shippers
+            self._ready = True
+
+    @property
+    def store(self) -> LocalStore | None:
+        """The local store runs are journaled in (None when autolog is disabled)."""
+        if not self._ready:
+            self._prepare()
+        return self._store
+
+    @property
+    def readers(self) -> list[Backend]:
+        """The configured backends, the first one answering reads."""
+        if not self._ready:
+            self._prepare()
+        return self._readers
+
+    @property
+    def shippers(self) -> list[Shipper]:
+        """One shipper per remote backend."""
+        if not self._ready:
+            self._prepare()
+        return self._shippers
 
     def ensure_configured(self) -> Config:
         if self.config is None:
@@ -91,13 +138,10 @@ class Session:
             # One per URI for the process: an HTTP backend keeps its connections
             # and its run-id lookups from one call to the next.
             if backend not in self._named_readers:
-                from .plugins import load_plugins
-
-                load_plugins()
-                self._named_readers[backend] = backend_for(backend, config)
+                self._named_readers[backend] = _backend_for(backend, config)
             return self._with_fallback(self._named_readers[backend])
         if not self.readers:
-            return backend_for(config.backends[0], config)
+            return _backend_for(config.backends[0], config)
         return self._with_fallback(self.readers[0])
 
     def _with_fallback(self, reader: Backend) -> Backend:
@@ -105,6 +149,7 @@ class Session:
         if not reader.remote or self.config is None or self.config.disable:
             return reader
         from ._fallback import JournalFallback
+        from ._store import LocalStore
 
         return JournalFallback(reader, LocalStore(self.config.dir))
 
@@ -136,9 +181,17 @@ class Session:
         tags: Mapping[str, Any] | None = None,
     ) -> Run:
         """Create a run, a child of this thread's active run if there is one, and make it active."""
-        config = self.ensure_configured()
-        parent = self.active_run()
         import uuid  # here: uuid (with platform) costs milliseconds of autolog()'s start-up
+
+        from . import _redaction
+        from . import _validation as v
+        from ._journal import JOURNAL_NAME, Journal, NullJournal
+        from .run import Run
+
+        config = self.ensure_configured()
+        store = self.store  # sets up the store and backends at the first run
+        self._start_redacting(config)
+        parent = self.active_run()
 
         run_id = uuid.uuid4().hex
         if experiment is None:
@@ -155,10 +208,10 @@ class Session:
         v.check_name(name, "run name", v.MAX_RUN_NAME_LENGTH)
         v.check_name(experiment, "experiment name", v.MAX_EXPERIMENT_NAME_LENGTH)
         journal: Journal | NullJournal
-        if self.store is None:
+        if store is None:
             journal, artifacts = NullJournal(), None
         else:
-            run_dir = self.store.create_run_dir(run_id)
+            run_dir = store.create_run_dir(run_id)
             journal, artifacts = Journal(run_dir / JOURNAL_NAME), run_dir / "artifacts"
         run = Run.start(
             journal,
@@ -176,7 +229,7 @@ class Session:
             self._stack().append(run)
             if isinstance(journal, Journal):
                 self.journals[run_id] = journal
-        if self.store is not None:
+        if store is not None:
             from .plugins import call_each
 
             call_each("autolog_run_started", run=run)
@@ -201,7 +254,25 @@ class Session:
         owner is blocked in ``fit`` meanwhile, so the journal still has one
         writer at a time.
         """
+        from pathlib import Path
+
+        from .run import Run
+
+        self._start_redacting(self.ensure_configured())
         return Run.attach(run_id, Path(journal_path), self.config)
+
+    def _start_redacting(self, config: Config) -> None:
+        """Apply the configuration's redaction keys, once per configuration, before a run writes.
+
+        Not in configure(): compiling the redaction patterns costs milliseconds that
+        ``autolog()`` and a read (``autolog runs ls``) have no use for.
+        """
+        self._started_runs = True
+        if not self._redacting:
+            from . import _redaction
+
+            _redaction.configure(config.redact_keys, config.keep_keys)
+            self._redacting = True
 
     def run_ending(self, run: Run, status: str) -> None:
         """End the runs still open inside ``run`` on its thread, then call the plugins' hook."""
@@ -223,6 +294,8 @@ class Session:
     def _announce(self, backend: Backend, run_id: str, header: dict) -> None:
         """A run's end reached ``backend``: print where to see it ("View run ... at URL")."""
         if self.config is not None:
+            from ._run_links import announce_run
+
             announce_run(backend, run_id, header, self.config)
 
     def run_ended(self, run: Run) -> None:
@@ -262,17 +335,20 @@ class Session:
 
     def close(self) -> None:
         """At exit: end open runs (FAILED/KILLED after an uncaught exception), then flush."""
+        if not self._started_runs and not self._shippers:
+            return  # this process started no run: nothing to end, sync or send
         from ._journal import sync_all_journals
         from ._notebook import exit_is_clean, shutdown_stream
+        from .run import status_for
 
         exc = None if exit_is_clean() else getattr(sys, "last_value", None)
         self._end_open_runs(status_for(exc) if exc is not None else FINISHED)
         sync_all_journals()
-        if not self.shippers or self.config is None:
+        if not self._shippers or self.config is None:
             return
         delivered = self.flush(self.config.exit_timeout)
         if not delivered and not self.config.silent:
-            for shipper in self.shippers:
+            for shipper in self._shippers:
                 message = shipper.unsent_message()
                 if message:
                     print(message, file=shutdown_stream())
@@ -284,18 +360,20 @@ class Session:
             run.end(status)
 
     def _close_readers(self) -> None:
-        readers: list[Backend | LocalStore] = [*self.readers, *self._named_readers.values()]
-        if self.store is not None:  # its index, opened when a run was read from it
-            readers.append(self.store)
+        readers: list[Backend | LocalStore] = [*self._readers, *self._named_readers.values()]
+        if self._store is not None:  # its index, opened when a run was read from it
+            readers.append(self._store)
         for reader in readers:
             try:
                 reader.close()
             except Exception as exc:
+                from ._patch import report_failure
+
                 report_failure(f"closing {reader!r}", exc)
-        self.readers, self._named_readers = [], {}
+        self._readers, self._named_readers = [], {}
 
     def _stop_shippers(self, timeout: float) -> None:
-        for shipper in self.shippers:
+        for shipper in self._shippers:
             shipper.stop(timeout)
 
     def reset(self) -> None:
@@ -303,7 +381,7 @@ class Session:
         self._end_open_runs(FINISHED)
         self._stop_shippers(timeout=1)
         self._close_readers()
-        self.config, self.store, self.shippers = None, None, []
+        self.config, self._store, self._shippers, self._ready = None, None, [], True
         self.journals = {}
 
     def reset_after_fork(self) -> None:
@@ -314,9 +392,9 @@ class Session:
         self._stacks = {}
         from ._shipper import Shipper
 
-        self.shippers = [
+        self._shippers = [
             Shipper(s.backend, s.store, self.pending_journals, self._announce)
-            for s in self.shippers
+            for s in self._shippers
         ]
 
 
@@ -325,6 +403,21 @@ def _file_size(path: Path) -> int:
         return os.path.getsize(path)
     except OSError:
         return 0
+
+
+def _backend_for(uri: str, config: Config) -> Backend:
+    """:func:`autolog.backend.backend_for`, but a plain folder with only the built-in plugins
+    installed is the local plugin's: built directly, without loading the plugin manager (so
+    that ``autolog runs ls`` reads a local store without importing pluggy)."""
+    if is_plain_folder(uri) and not plugins_beyond_built_in():
+        from .backends.local_backend import local_backend
+
+        local = local_backend(uri, config)
+        if local is not None:
+            return local
+    from .backend import backend_for
+
+    return backend_for(uri, config)
 
 
 def _testing() -> bool:

@@ -23,7 +23,6 @@ from typing import Any, TextIO
 
 from ._cli_output import escape
 from ._cli_runs import format_duration, format_number, format_time
-from ._http_guard import add_guard_options
 from .errors import AutologError
 
 EXIT_USAGE = 2
@@ -37,10 +36,36 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"autolog: error: {message}\n")
 
 
-def _version() -> str:
-    from . import __version__
+class _VersionAction(argparse.Action):
+    """``--version``: the installed version, looked up only when asked (importlib.metadata
+    costs tens of milliseconds of every command's start-up)."""
 
-    return f"autolog {__version__}"
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        from . import __version__
+
+        print(f"autolog {__version__}")
+        parser.exit()
+
+
+def add_guard_options(parser: argparse.ArgumentParser) -> None:
+    """``--allow-origin`` and ``--allow-host`` for ``autolog server`` and ``autolog ui``."""
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="let pages of this origin (https://dash.example.com) call the API with their own "
+        "token (repeatable; default: none)",
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="NAME",
+        help="answer to this Host name too, e.g. behind a proxy (repeatable; '*.example.com'; "
+        "default: addresses, localhost and the bound name)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  autolog ui\n\n`autolog COMMAND --help` tells more about each command.",
         formatter_class=RAW,
     )
-    parser.add_argument("--version", "-V", action="version", version=_version())
+    parser.add_argument("--version", "-V", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def command(group: Any, name: str, help_text: str, example: str, **kw: Any) -> Any:

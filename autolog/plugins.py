@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import importlib
 import os
-import sys
 import threading
 from collections.abc import Callable, Generator
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
+from ._entry_points import ENTRY_POINT_GROUP, PLUGINS_VARIABLE, any_distribution_declares_group
 from ._patch import report_failure, testing
 from ._warnings import warn
 from .errors import InvalidInputError, ModelNotLoadableError
@@ -143,10 +143,8 @@ DEFAULT_PLUGINS = (
 _BUILT_IN = frozenset(DEFAULT_PLUGINS)
 #: Registered only under ``AUTOLOG_TESTING=1`` (the test suites and their subprocesses).
 TESTING_PLUGINS = ("autolog.testing",)
-#: Extra plugin modules to register, comma-separated (like ``PYTEST_PLUGINS``):
-#: ``AUTOLOG_PLUGINS=autolog.testing`` gives a subprocess ``faulty://`` without testing mode.
-PLUGINS_VARIABLE = "AUTOLOG_PLUGINS"
-ENTRY_POINT_GROUP = "autolog"
+# AUTOLOG_PLUGINS (PLUGINS_VARIABLE) names extra plugin modules, comma-separated:
+# ``AUTOLOG_PLUGINS=autolog.testing`` gives a subprocess ``faulty://`` without testing mode.
 
 _loaded = False
 _lock = threading.Lock()
@@ -181,7 +179,7 @@ def _requested_plugins() -> list[str]:
 
 
 def _load_entry_points() -> None:
-    if not _any_distribution_declares_group():
+    if not any_distribution_declares_group():
         return
     from importlib.metadata import entry_points
 
@@ -198,30 +196,10 @@ def _load_entry_points() -> None:
             )
 
 
-def _any_distribution_declares_group() -> bool:
-    """Cheap pre-check: does any installed distribution declare ``[autolog]`` entry points?
-
-    importlib.metadata costs ~15 ms to import, a third of our start-up budget;
-    scanning the ``entry_points.txt`` files of ``sys.path`` costs well under one.
-    Only when one of them has the group is importlib.metadata asked to load it.
-    """
-    header = f"[{ENTRY_POINT_GROUP}]"
-    for folder in sys.path:
-        try:
-            entries = os.scandir(folder or ".")
-        except OSError:
-            continue
-        with entries:
-            for entry in entries:
-                if not entry.name.endswith((".dist-info", ".egg-info")):
-                    continue
-                try:
-                    with open(os.path.join(entry.path, "entry_points.txt"), encoding="utf-8") as f:
-                        if any(line.strip() == header for line in f):
-                            return True
-                except OSError:
-                    continue
-    return False
+def registered_beyond_built_in() -> bool:
+    """Has a plugin other than the built-in and testing ones been registered (by a program)?"""
+    own = {*DEFAULT_PLUGINS, *TESTING_PLUGINS}
+    return any(name not in own for name, _ in pm.list_name_plugin())
 
 
 def call_each(hook_name: str, *, first_result: bool = False, **kwargs: Any) -> Any:

@@ -28,6 +28,14 @@ def two_runs(tmp_path: Path) -> tuple[str, str]:
     return parent.id, child.id
 
 
+def test_version_is_printed_on_stdout(tmp_path: Path) -> None:
+    """--version names the installed version on stdout and exits 0, like argparse's own action."""
+    out = cli("--version", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"autolog {autolog.__version__}\n"
+    assert out.stderr == ""
+
+
 class TestRuns:
     def test_ls_prints_a_table(self, tmp_path: Path, two_runs) -> None:
         """runs ls shows id, name, status, start, duration and metric columns (one experiment)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -26,8 +27,6 @@ class TestHooks:
         It runs pluggy's own discovery, which looks at every attribute, over each
         built-in module and compares the hooks it finds with those registered.
         """
-        import importlib
-
         import pluggy
 
         autolog.autolog()
@@ -316,6 +315,25 @@ class TestHooks:
         finally:
             pm.unregister(plugin)
 
+    def test_built_in_integrations_are_declared_as_their_classes_say(self) -> None:
+        """autolog() patches from the declarations in autolog._integrations, without the classes:
+        each must say what its class says, and the plugins' hook must register no other."""
+        from autolog._integrations import BUILT_IN
+
+        for declared in BUILT_IN:
+            cls = declared.load()
+            assert (cls.name, cls.module, cls.options) == (
+                declared.name,
+                declared.module,
+                declared.options,
+            )
+        classes: list[type] = []
+        for name in DEFAULT_PLUGINS:
+            module = importlib.import_module(name)
+            if hasattr(module, "autolog_register_integrations"):
+                module.autolog_register_integrations(register=classes.append)
+        assert sorted(c.name for c in classes) == sorted(d.name for d in BUILT_IN)  # type: ignore[attr-defined]
+
     def test_every_hook_is_documented_and_tested(self) -> None:
         """Each hookspec has a docstring, is named in the plugin docs and used in a test."""
         docs = (REPO / "docs" / "writing-integrations.md").read_text()
@@ -325,9 +343,11 @@ class TestHooks:
             assert name in docs, f"{name} missing from docs/writing-integrations.md"
             assert f"def {name}(" in tests, f"{name} has no test implementing it"
 
-    def test_builtins_are_registered_like_plugins(self) -> None:
-        """Every built-in plugin module is registered in the plugin manager by name."""
+    def test_builtins_are_registered_like_plugins(self, store: Path) -> None:
+        """Every built-in plugin module is registered in the plugin manager, by the first run."""
         autolog.autolog()
+        with autolog.start_run():
+            pass
         for name in DEFAULT_PLUGINS:
             assert pm.get_plugin(name) is not None, name
 

@@ -115,7 +115,7 @@ class TestPluginSource:
         from starlette.testclient import TestClient
 
         from autolog._config import resolve
-        from autolog._session import backend_for
+        from autolog.backend import backend_for
         from autolog.ui.app import create_ui_app
         from autolog.ui.journal_reader import open_reader
 

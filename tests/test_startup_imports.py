@@ -16,6 +16,10 @@ from pathlib import Path
 
 #: Imported lazily, by the code that uses them, never by ``autolog()`` itself.
 NOT_AT_START_UP = (
+    "autolog.integration",  # the plugin SDK: an integration's code, when its framework loads
+    "autolog.integrations",  # the built-in integrations, declared in autolog._integrations
+    "autolog.plugins",  # pluggy's manager: at the first run, or for a remote backend
+    "autolog.run",  # the run machinery: at the first run
     "base64",  # Basic-auth redaction
     "bz2",  # through shutil
     "copy",  # through dataclasses
@@ -23,15 +27,21 @@ NOT_AT_START_UP = (
     "dataclasses",  # the record classes are plain classes (autolog._plain)
     "getpass",  # the user tag of a run
     "importlib.metadata",  # entry points, only when a distribution declares ours
+    "inspect",  # through pluggy
+    "json",  # the journal's records
+    "pathlib",  # the store's paths
     "lzma",  # through shutil
     "packaging",  # integration version checks, when the framework is imported
     "pickle",  # saving and loading models
     "platform",  # python_version of a model's manifest, through uuid too
+    "pluggy",  # the plugin manager, once a hook is called
     "random",  # restoring random states around a patched call
     "shutil",  # copying artifacts
     "sysconfig",  # the stdlib folders, at the first warning
     "tempfile",  # atomic writes of the shipper's offsets
+    "tomllib",  # only for a settings file that mentions autolog
     "termios",  # through getpass
+    "typing",  # annotations only (TYPE_CHECKING = False)
     "uuid",  # the id of a new run
     # ML frameworks: patched when the user imports them, never imported by us.
     "keras",
@@ -51,24 +61,77 @@ print(json.dumps(sorted(set(sys.modules) - before)))
 """
 
 
-def test_autolog_call_imports_nothing_it_does_not_need(tmp_path: Path) -> None:
-    """A fresh interpreter, no AUTOLOG_* variables (so no testing plugin): only the call's own."""
+def fresh_python(code: str, cwd: Path) -> subprocess.CompletedProcess:
+    """``code`` in a fresh interpreter without AUTOLOG_* variables (so no testing plugin)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOLOG_")}
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=tmp_path,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_autolog_call_imports_nothing_it_does_not_need(tmp_path: Path) -> None:
+    """A fresh interpreter, with only the built-in plugins: the call imports only its own."""
+    result = fresh_python(PROBE, tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
     imported = set(json.loads(out))
-    assert "autolog.integrations.sklearn" in imported  # the plugins did load
-    assert (tmp_path / "autolog-runs").is_dir()  # and the call did configure the store
+    assert "autolog._integrations" in imported  # the integrations are waiting for imports
+    assert (tmp_path / "autolog-runs").is_dir()  # and the call did check the store
     unneeded = sorted(
         name
         for name in NOT_AT_START_UP
         if name in imported or any(m.startswith(name + ".") for m in imported)
     )
     assert unneeded == []
+
+
+FIT_PROBE = """
+import sys
+import autolog
+autolog.autolog()
+assert "autolog.integrations.sklearn" not in sys.modules
+from sklearn.linear_model import LinearRegression
+LinearRegression().fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0])
+assert "autolog.integrations.sklearn" in sys.modules  # loaded when sklearn was imported
+assert "autolog.integrations.keras" not in sys.modules or "autolog.plugins" in sys.modules
+[run] = autolog.search_runs()
+print(run.tags["autolog.integration"], run.status, sorted(run.params)[:2])
+"""
+
+
+def test_an_integration_loads_when_its_framework_is_imported(tmp_path: Path) -> None:
+    """The lazy start-up records: sklearn's integration loads with sklearn, its fit is a run."""
+    out = fresh_python(FIT_PROBE, tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[:2] == ["sklearn", "FINISHED"], out.stdout
+
+
+def test_an_integration_option_is_checked_without_its_framework(tmp_path: Path) -> None:
+    """A bad value of an integration's option is refused at autolog(), sklearn not imported."""
+    code = (
+        "import sys, autolog\n"
+        "try:\n"
+        "    autolog.autolog(max_tuning_runs=-1)\n"
+        "except autolog.AutologError as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+        "print('sklearn' in sys.modules)\n"
+    )
+    out = fresh_python(code, tmp_path)
+    assert out.returncode == 0, out.stderr
+    first, last = out.stdout.strip().splitlines()
+    assert first.startswith("ConfigurationError max_tuning_runs must be a whole number")
+    assert last == "False"
+
+
+def test_every_public_name_resolves() -> None:
+    """Each name of ``autolog.__all__``, resolved on first use, is its defining module's object."""
+    import importlib
+
+    import autolog
+
+    for name in autolog.__all__:
+        value = getattr(autolog, name)
+        if name not in ("__version__", "hookimpl"):  # a string and pluggy's marker instance
+            assert getattr(importlib.import_module(value.__module__), name) is value, name
+    assert autolog.hookimpl is autolog.hookspecs.hookimpl
+    assert set(autolog.__all__) <= set(dir(autolog))
