@@ -64,13 +64,21 @@ def _check_http(uri: str, source: str) -> None:
         raise ConfigurationError(f"setting 'backend' from {source}: {shown!r} has port 0")
 
 
+#: Where the write check probes: the index's own folder (autolog._store.INDEX_FOLDER, not
+#: imported: autolog._store costs milliseconds of autolog()). A probe in the store's root
+#: would change the root's mtime, the index's signal that runs were added, and make every
+#: read in the next seconds sweep the whole store.
+PROBE_FOLDER = ".autolog-index"
+
+
 def _check_writable(folder: str, source: str) -> None:
     # A probe file of our own, not tempfile's: tempfile (with shutil and random) costs
     # milliseconds of autolog()'s start-up. Named by process and thread, so parallel
     # autolog() calls never remove each other's.
-    probe = os.path.join(folder, f".autolog-write-check-{os.getpid()}-{threading.get_ident()}")
+    name = f".autolog-write-check-{os.getpid()}-{threading.get_ident()}"
+    probe = os.path.join(folder, PROBE_FOLDER, name)
     try:
-        os.makedirs(folder, exist_ok=True)
+        os.makedirs(os.path.join(folder, PROBE_FOLDER), exist_ok=True)
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
         os.close(os.open(probe, flags, 0o600))
         os.unlink(probe)

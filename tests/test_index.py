@@ -357,3 +357,23 @@ class TestConcurrency:
         final = {r.id for r in LocalStore(store).search_runs("load")}
         assert len(final) == 16 * 15
         assert [r.id for r in LocalStore(store).search_runs("load")] == truth(store, None, None)
+
+
+def test_autolog_leaves_the_store_root_s_mtime_alone(store: Path) -> None:
+    """autolog()'s write check probes inside the index's folder, not in the root.
+
+    The root's mtime tells the index that runs were added; one changed by every
+    ``autolog()`` made each read in the next two seconds stat every journal.
+    """
+    from autolog._config_checks import PROBE_FOLDER
+    from autolog._store import INDEX_FOLDER
+
+    assert PROBE_FOLDER == INDEX_FOLDER
+    with autolog.start_run():
+        pass
+    old = os.stat(store).st_mtime_ns - 60 * 10**9
+    os.utime(store, ns=(old, old))
+    autolog.autolog(backend=str(store))
+    assert os.stat(store).st_mtime_ns == old
+    assert LocalStore(store).store_signature() is not None  # an mtime the index can trust
+    assert [p.name for p in (store / INDEX_FOLDER).iterdir() if "write-check" in p.name] == []
