@@ -64,10 +64,12 @@ def _check_http(uri: str, source: str) -> None:
         raise ConfigurationError(f"setting 'backend' from {source}: {shown!r} has port 0")
 
 
-#: Where the write check probes: the index's own folder (autolog._store.INDEX_FOLDER, not
-#: imported: autolog._store costs milliseconds of autolog()). A probe in the store's root
-#: would change the root's mtime, the index's signal that runs were added, and make every
-#: read in the next seconds sweep the whole store.
+#: Where the write check probes once the store has been read: the index's own folder
+#: (autolog._store.INDEX_FOLDER, not imported: autolog._store costs milliseconds of
+#: autolog()). A probe in the store's root changes the root's mtime, the index's signal
+#: that runs were added, and makes every read in the next seconds sweep the whole store.
+#: A store that has never been read has no index to mislead: there the root is probed,
+#: and no folder is added to it.
 PROBE_FOLDER = ".autolog-index"
 
 
@@ -76,9 +78,11 @@ def _check_writable(folder: str, source: str) -> None:
     # milliseconds of autolog()'s start-up. Named by process and thread, so parallel
     # autolog() calls never remove each other's.
     name = f".autolog-write-check-{os.getpid()}-{threading.get_ident()}"
-    probe = os.path.join(folder, PROBE_FOLDER, name)
+    index_folder = os.path.join(folder, PROBE_FOLDER)
+    read_before = os.path.isdir(index_folder) and not os.path.islink(index_folder)
+    probe = os.path.join(index_folder if read_before else folder, name)
     try:
-        os.makedirs(os.path.join(folder, PROBE_FOLDER), exist_ok=True)
+        os.makedirs(folder, exist_ok=True)
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
         os.close(os.open(probe, flags, 0o600))
         os.unlink(probe)

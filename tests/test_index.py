@@ -371,6 +371,8 @@ def test_autolog_leaves_the_store_root_s_mtime_alone(store: Path) -> None:
     assert PROBE_FOLDER == INDEX_FOLDER
     with autolog.start_run():
         pass
+    assert not (store / INDEX_FOLDER).exists()  # autolog() adds no folder to a fresh store
+    assert len(autolog.search_runs()) == 1  # the first read makes the index
     old = os.stat(store).st_mtime_ns - 60 * 10**9
     os.utime(store, ns=(old, old))
     autolog.autolog(backend=str(store))
