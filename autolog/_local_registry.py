@@ -106,7 +106,9 @@ class LocalRegistry:
 
     def models(self) -> list[RegisteredModel]:
         """Every registered model, most recently updated first."""
-        return sorted(self._models().values(), key=lambda m: (-m.updated, m.name))
+        # _models() keeps the models in the order of their latest version record, so the
+        # stable sort puts the later of two updated in the same millisecond first.
+        return sorted(reversed(self._models().values()), key=lambda m: -m.updated)
 
     def model(self, name: str) -> RegisteredModel:
         found = self._models().get(name)
@@ -127,7 +129,11 @@ class LocalRegistry:
                 continue
             if kind == "version" and isinstance(body.get("version"), int):
                 moment = int(body.get("time") or 0)
-                model = models.setdefault(name, RegisteredModel(name, moment, moment))
+                if name in models:
+                    model = models.pop(name)
+                else:
+                    model = RegisteredModel(name, moment, moment)
+                models[name] = model  # moved last: the order of latest version records
                 model.updated = max(model.updated, moment)
                 model.versions.append(
                     ModelVersion(

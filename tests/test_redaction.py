@@ -66,9 +66,10 @@ def test_readme_example(where: str, key: str, value: str, recorded: str, store: 
         got = read.tags[key] if where == "tag" else read.params[key]
     assert got == recorded
     if recorded != value:  # what was hidden is nowhere in the file either
-        # The run's own id (and the default name made of it) is left out: a random hex id
-        # can contain a short hidden part ("abc").
-        journal = (store / run.id / "journal.jsonl").read_text()
+        # The run's own id (and the default name made of it) and each line's hex checksum are
+        # left out: random hex can contain a short hidden part ("abc").
+        lines = (store / run.id / "journal.jsonl").read_text().splitlines()
+        journal = "\n".join(line.partition(" ")[2] for line in lines)
         journal = journal.replace(run.id, "").replace(run.id[:8], "")
         hidden = _hidden_part(value, recorded)
         assert hidden and hidden not in journal
