@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from . import search
 from .database import Database
 from .errors import ApiError, invalid, not_found
+from .pairs import delete_pair, upsert_pairs
 from .schema import experiment_tags, experiments, runs
 
 
@@ -147,21 +148,12 @@ class ExperimentStore:
         with self.db.write() as conn:
             if self._experiment_stage(conn, number, experiment_id) != "active":
                 raise invalid(f"experiment {experiment_id!r} is deleted; restore it first")
-            t = experiment_tags.c
             if value is None:
-                result = conn.execute(
-                    experiment_tags.delete().where(t.experiment_id == number, t.key == key)
-                )
-                if result.rowcount == 0:
-                    raise not_found(f"experiment {experiment_id!r} has no tag {key!r}")
+                missing = f"experiment {experiment_id!r} has no tag {key!r}"
+                delete_pair(conn, experiment_tags, {"experiment_id": number}, key, missing)
                 return
-            stmt = self.db.insert(experiment_tags)
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[t.experiment_id, t.key], set_={"value": stmt.excluded.value}
-                ),
-                {"experiment_id": number, "key": key, "value": value},
-            )
+            pair = [{"key": key, "value": value}]
+            upsert_pairs(self.db, conn, experiment_tags, {"experiment_id": number}, pair)
 
     def _active_experiment(self, conn: sa.Connection, number: int | None, shown: str) -> Any:
         """The experiment's row, refused when it is missing or deleted (runs, models go in it)."""

@@ -21,9 +21,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from . import entity_filter, search
-from .database import Database
 from .errors import invalid, not_found
 from .experiments import ExperimentStore, experiment_number, now_ms
+from .pairs import delete_pair, upsert_pairs
 from .schema import (
     logged_model_params,
     logged_model_tags,
@@ -155,12 +155,8 @@ class LoggedModelStore(ExperimentStore):
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         with self.db.write() as conn:
             self._live_model(conn, model_id)
-            t = logged_model_tags.c
-            result = conn.execute(
-                logged_model_tags.delete().where(t.model_id == model_id, t.key == key)
-            )
-            if result.rowcount == 0:
-                raise not_found(f"logged model {model_id!r} has no tag {key!r}")
+            missing = f"logged model {model_id!r} has no tag {key!r}"
+            delete_pair(conn, logged_model_tags, {"model_id": model_id}, key, missing)
 
     def search_logged_models(
         self,
@@ -249,23 +245,6 @@ class LoggedModelStore(ExperimentStore):
     def _registrations(self, conn: sa.Connection, model_ids: list[str]) -> dict[str, list[dict]]:
         """The registry versions made from each model; the registry store overrides this."""
         return {}
-
-
-def upsert_pairs(
-    db: Database, conn: sa.Connection, table: sa.Table, owner: dict, pairs: list[dict]
-) -> None:
-    """Insert or replace key/value rows (tags, params) of the entity ``owner`` names."""
-    if not pairs:
-        return
-    values = {p["key"]: p["value"] for p in pairs}
-    stmt = db.insert(table)
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[*(table.c[k] for k in owner), table.c.key],
-            set_={"value": stmt.excluded.value},
-        ),
-        [{**owner, "key": k, "value": v} for k, v in sorted(values.items())],
-    )
 
 
 def _order_term(item: dict) -> Any:

@@ -25,7 +25,7 @@ from . import entity_filter, search
 from .database import Database
 from .errors import ApiError, invalid, not_found
 from .experiments import now_ms
-from .logged_models import upsert_pairs
+from .pairs import delete_pair, upsert_pairs
 from .schema import (
     logged_models,
     model_version_tags,
@@ -165,12 +165,8 @@ class RegistryStore:
         with self.db.write() as conn:
             self._model_row(conn, name)
             if value is None:
-                t = registered_model_tags.c
-                deleted = conn.execute(
-                    registered_model_tags.delete().where(t.name == name, t.key == key)
-                )
-                if deleted.rowcount == 0:
-                    raise not_found(f"registered model {name!r} has no tag {key!r}")
+                missing = f"registered model {name!r} has no tag {key!r}"
+                delete_pair(conn, registered_model_tags, {"name": name}, key, missing)
             else:
                 upsert_pairs(
                     self.db,
@@ -339,14 +335,9 @@ class RegistryStore:
         with self.db.write() as conn:
             number = self._version_row(conn, name, version)
             if value is None:
-                t = model_version_tags.c
-                deleted = conn.execute(
-                    model_version_tags.delete().where(
-                        t.name == name, t.version == number, t.key == key
-                    )
-                )
-                if deleted.rowcount == 0:
-                    raise not_found(f"version {number} of {name!r} has no tag {key!r}")
+                owner = {"name": name, "version": number}
+                missing = f"version {number} of {name!r} has no tag {key!r}"
+                delete_pair(conn, model_version_tags, owner, key, missing)
             else:
                 upsert_pairs(
                     self.db,
@@ -402,12 +393,8 @@ class RegistryStore:
     def delete_alias(self, name: str, alias: str) -> None:
         with self.db.write() as conn:
             self._model_row(conn, name)
-            a = registered_model_aliases.c
-            deleted = conn.execute(
-                registered_model_aliases.delete().where(a.name == name, a.alias == alias)
-            )
-            if deleted.rowcount == 0:
-                raise not_found(f"registered model {name!r} has no alias {alias!r}")
+            missing = f"registered model {name!r} has no alias {alias!r}"
+            delete_pair(conn, registered_model_aliases, {"name": name}, alias, missing, "alias")
 
     def get_version_by_alias(self, name: str, alias: str) -> dict:
         with self.db.read() as conn:

@@ -26,6 +26,7 @@ from .errors import invalid, not_found
 from .experiments import experiment_number, now_ms
 from .fields import encode_double
 from .logged_models import LoggedModelStore
+from .pairs import delete_pair
 from .registry import RegistryStore
 from .run_io import RunIOStore
 from .schema import METRIC_POINT_COLUMNS, latest_metrics, metrics, params, runs, tags
@@ -134,9 +135,7 @@ class TrackingStore(RegistryStore, LoggedModelStore, RunIOStore):
     def delete_tag(self, run_id: str, key: str) -> None:
         with self.db.write() as conn:
             self._active_run(conn, run_id)
-            result = conn.execute(tags.delete().where(tags.c.run_uuid == run_id, tags.c.key == key))
-            if result.rowcount == 0:
-                raise not_found(f"run {run_id!r} has no tag {key!r}")
+            delete_pair(conn, tags, {"run_uuid": run_id}, key, f"run {run_id!r} has no tag {key!r}")
 
     def log_batch(
         self, run_id: str, metric_list: list[dict], param_list: list[dict], tag_list: list[dict]
