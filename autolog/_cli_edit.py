@@ -14,6 +14,7 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ._cli_output import escape
+from ._cli_parsers import add_command
 from .errors import AutologError, InvalidInputError
 
 if TYPE_CHECKING:  # the editors load when a command edits: building the parser needs none
@@ -34,13 +35,9 @@ EXAMPLES = {
 
 def add_parsers(run_commands: Any, backend_help: str) -> None:
     """Register the curation actions under ``autolog runs``."""
-    raw = argparse.RawDescriptionHelpFormatter
 
     def action(name: str, help_text: str) -> argparse.ArgumentParser:
-        parser = run_commands.add_parser(
-            name, help=help_text, description=help_text, epilog=EXAMPLES[name], formatter_class=raw
-        )
-        return parser
+        return add_command(run_commands, name, help_text, EXAMPLES[name])
 
     rename = action("rename", "give a run a new name")
     rename.add_argument("run_id", metavar="RUN_ID")

@@ -12,6 +12,7 @@ import argparse
 from typing import Any, TextIO
 
 from ._cli_output import escape, format_table, terminal_width, use_colour, write_csv, write_json
+from ._cli_parsers import add_command
 from ._cli_runs import format_time
 
 FORMATS = ("table", "csv", "json")
@@ -19,32 +20,30 @@ FORMATS = ("table", "csv", "json")
 
 def add_parsers(commands: Any, backend_help: str, parser_class: type) -> None:
     """The ``models`` command and its ``ls`` and ``show`` actions."""
-    raw = argparse.RawDescriptionHelpFormatter
-    models = commands.add_parser(
+    models = add_command(
+        commands,
         "models",
-        help="list and show registered models",
-        description="list and show registered models",
-        epilog="examples:\n  autolog models ls\n  autolog models show churn",
-        formatter_class=raw,
+        "list and show registered models",
+        "examples:\n  autolog models ls\n  autolog models show churn",
     )
     actions = models.add_subparsers(
         dest="models_command", metavar="ACTION", parser_class=parser_class
     )
     actions.required = True
-    ls = actions.add_parser(
+    ls = add_command(
+        actions,
         "ls",
-        help="registered models, most recently updated first",
+        "registered models, most recently updated first",
+        "examples:\n  autolog models ls\n  autolog models ls --format json",
         description="registered models with their latest version and aliases, most recently "
         "updated first",
-        epilog="examples:\n  autolog models ls\n  autolog models ls --format json",
-        formatter_class=raw,
     )
-    show = actions.add_parser(
+    show = add_command(
+        actions,
         "show",
-        help="every version of one registered model",
+        "every version of one registered model",
+        "examples:\n  autolog models show churn\n  autolog models show churn --format csv",
         description="every version of one registered model: its run, aliases and source",
-        epilog="examples:\n  autolog models show churn\n  autolog models show churn --format csv",
-        formatter_class=raw,
     )
     show.add_argument("name", metavar="NAME")
     for parser in (ls, show):

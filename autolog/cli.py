@@ -22,12 +22,12 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ._cli_output import escape
+from ._cli_parsers import RAW, add_command
 from ._cli_runs import format_duration, format_number, format_time
 from .errors import AutologError
 
 EXIT_USAGE = 2
 BACKEND_HELP = "where to read (default: the configured backend)"
-RAW = argparse.RawDescriptionHelpFormatter
 
 
 class _Parser(argparse.ArgumentParser):
@@ -80,16 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", "-V", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    def command(group: Any, name: str, help_text: str, example: str, **kw: Any) -> Any:
-        kw.setdefault("description", help_text)
-        return group.add_parser(name, help=help_text, epilog=example, formatter_class=RAW, **kw)
-
-    runs = command(
+    runs = add_command(
         commands, "runs", "list, show and curate runs", "example:\n  autolog runs ls --format csv"
     )
     run_commands = runs.add_subparsers(dest="runs_command", metavar="ACTION", parser_class=_Parser)
     run_commands.required = True
-    ls = command(
+    ls = add_command(
         run_commands,
         "ls",
         "a table of runs, newest first, each child under its parent",
@@ -119,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ls.add_argument("--deleted", action="store_true", help="include deleted runs")
     ls.add_argument("--page-token", help="the next page, as printed below the previous one")
-    show = command(
+    show = add_command(
         run_commands,
         "show",
         "everything about one run",
@@ -131,14 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_parsers(run_commands, BACKEND_HELP)
 
-    experiments = command(
+    experiments = add_command(
         commands, "experiments", "list experiments", "example:\n  autolog experiments ls"
     )
     experiment_commands = experiments.add_subparsers(
         dest="experiments_command", metavar="ACTION", parser_class=_Parser
     )
     experiment_commands.required = True
-    experiments_ls = command(
+    experiments_ls = add_command(
         experiment_commands,
         "ls",
         "experiments with their number of runs, most recently active first",
@@ -152,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_model_parsers(commands, BACKEND_HELP, _Parser)
 
-    sync = command(
+    sync = add_command(
         commands,
         "sync",
         "send records that remote backends have not acknowledged yet",
@@ -170,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--dir", "-d", help="the local store holding the journals")
     status.add_argument("--backend", "-b", action="append", help="look at this backend only")
 
-    server = command(
+    server = add_command(
         commands,
         "server",
         "run the tracking server (MLflow REST API); needs autolog-tracking[server]",
@@ -196,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_guard_options(server)
 
-    ui = command(
+    ui = add_command(
         commands,
         "ui",
         "browse and curate runs in a web UI, over a local store or blob container",
