@@ -4,14 +4,25 @@
 (Config, RunRecord, MetricPoint, Batch...). As dataclasses they cost the
 import of dataclasses (and copy) plus the generation and ``exec`` of each
 class's methods: milliseconds of a start-up budget of 15. Each class writes
-its own ``__init__``; this base gives it what ``@dataclass`` would add.
+its own ``__init__`` or, as a :class:`Fields`, declares its fields and gets one;
+this module gives them what ``@dataclass`` would add.
 """
 
 from __future__ import annotations
 
 TYPE_CHECKING = False  # not typing's: importing typing costs milliseconds of autolog()
 if TYPE_CHECKING:
-    from typing import Any
+    from collections.abc import Callable
+    from typing import Any, ClassVar, TypeVar
+
+    from typing_extensions import dataclass_transform  # typing's from Python 3.11
+
+    T = TypeVar("T")
+else:
+
+    def dataclass_transform(**_options: object) -> object:
+        """typing's marker for type checkers; at run time the class is left as it is."""
+        return lambda cls: cls
 
 
 class Plain:
@@ -45,3 +56,65 @@ class Frozen(Plain):
 
     def __hash__(self) -> int:  # type: ignore[override]  # frozen: hashable, as a frozen dataclass
         return hash(tuple(vars(self).values()))
+
+
+class _Factory:
+    """The default of a :func:`field`: made anew for each instance."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], object]) -> None:
+        self.make = make
+
+
+def field(*, default_factory: Callable[[], T]) -> T:
+    """A field's default made anew for each instance (a list, a dict), as dataclasses' field."""
+    return _Factory(default_factory)  # type: ignore[return-value]
+
+
+@dataclass_transform(eq_default=True, field_specifiers=(field,))
+class Fields(Plain):
+    """A :class:`Plain` whose ``__init__`` comes from its annotated fields, in order.
+
+    Fields without a default come first and are required; a :func:`field` made by
+    a factory also takes ``None`` for "a fresh one", as the hand-written
+    constructors these classes replace did (``params=None`` is an empty dict).
+    Type checkers see the constructor through ``dataclass_transform``.
+    """
+
+    _names: ClassVar[tuple[str, ...]] = ()
+    _defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init_subclass__(cls, **options: Any) -> None:
+        super().__init_subclass__(**options)
+        names: list[str] = []
+        for klass in reversed(cls.__mro__):
+            for name, hint in vars(klass).get("__annotations__", {}).items():
+                if name not in names and not str(hint).startswith(("ClassVar", "typing.ClassVar")):
+                    names.append(name)
+        cls._names = tuple(names)
+        cls._defaults = {name: getattr(cls, name) for name in names if hasattr(cls, name)}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        names, defaults = self._names, self._defaults
+        if len(args) > len(names):
+            raise TypeError(
+                f"{type(self).__name__}() takes {len(names)} arguments, got {len(args)}"
+            )
+        values = dict(zip(names, args, strict=False))
+        for name, value in kwargs.items():
+            if name not in names or name in values:
+                problem = "a second value for" if name in values else "an unexpected argument"
+                raise TypeError(f"{type(self).__name__}() got {problem} {name!r}")
+            values[name] = value
+        for name in names:
+            default = defaults.get(name, _REQUIRED)
+            value = values.get(name, default)
+            if value is _REQUIRED:
+                raise TypeError(f"{type(self).__name__}() is missing the argument {name!r}")
+            if isinstance(default, _Factory) and (value is default or value is None):
+                value = default.make()
+            self.__dict__[name] = value
+
+
+_REQUIRED = object()

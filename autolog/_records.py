@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ._plain import Frozen, Plain
+from ._plain import Fields, Frozen, field
 from ._warnings import warn
 
 if TYPE_CHECKING:
@@ -57,45 +57,28 @@ class MetricPoint(Frozen):
         self._set(step=step, value=value, timestamp=timestamp)
 
 
-class RunRecord(Plain):
+class RunRecord(Fields):
     """A run as read back from a backend.
 
     ``metrics`` holds the latest value of each metric (by step, then time);
     the full series is available through :func:`autolog.get_metric_history`.
     """
 
-    def __init__(
-        self,
-        id: str,
-        name: str,
-        experiment: str,
-        status: str = RUNNING,
-        parent_id: str | None = None,
-        start_time: int = 0,
-        end_time: int | None = None,
-        params: dict[str, str] | None = None,
-        metrics: dict[str, float] | None = None,
-        tags: dict[str, str] | None = None,
-        artifacts: list[str] | None = None,
-        model: dict[str, Any] | None = None,
-        lifecycle_stage: str = "active",
-        inputs: list[dict[str, Any]] | None = None,
-    ) -> None:
-        self.id = id
-        self.name = name
-        self.experiment = experiment
-        self.status = status
-        self.parent_id = parent_id
-        self.start_time = start_time
-        self.end_time = end_time
-        self.params: dict[str, str] = {} if params is None else params
-        self.metrics: dict[str, float] = {} if metrics is None else metrics
-        self.tags: dict[str, str] = {} if tags is None else tags
-        self.artifacts: list[str] = [] if artifacts is None else artifacts
-        self.model = model
-        #: "active", or "deleted" once soft-deleted (MLflow's lifecycle_stage).
-        self.lifecycle_stage = lifecycle_stage
-        self.inputs: list[dict[str, Any]] = [] if inputs is None else inputs
+    id: str
+    name: str
+    experiment: str
+    status: str = RUNNING
+    parent_id: str | None = None
+    start_time: int = 0
+    end_time: int | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    artifacts: list[str] = field(default_factory=list)
+    model: dict[str, Any] | None = None
+    #: "active", or "deleted" once soft-deleted (MLflow's lifecycle_stage).
+    lifecycle_stage: str = "active"
+    inputs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def duration(self) -> float | None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ._plain import Frozen, Plain
+from ._plain import Fields, Frozen, field
 from .errors import AutologError
 
 #: MLflow's rule for aliases: letters, digits, ``_`` and ``-``; not ``latest``, not ``v3``.
@@ -33,7 +33,7 @@ MAX_NAME = 256
 MANIFEST_TAG = "autolog.manifest_sha256"
 
 
-class ModelVersion(Plain):
+class ModelVersion(Fields):
     """One registered version: where its files are and which run produced them.
 
     ``manifest_sha256`` is the sha256 of autolog's manifest.json when autolog saved the
@@ -41,27 +41,15 @@ class ModelVersion(Plain):
     the server's model id. A plain class, not a dataclass: see :mod:`autolog._plain`.
     """
 
-    def __init__(
-        self,
-        name: str,
-        version: int,
-        run_id: str | None,
-        source: str,
-        created: int,
-        aliases: list[str] | None = None,
-        manifest_sha256: str | None = None,
-        path: str = "model",
-        model_id: str | None = None,
-    ) -> None:
-        self.name = name
-        self.version = version
-        self.run_id = run_id
-        self.source = source
-        self.created = created
-        self.aliases: list[str] = [] if aliases is None else aliases
-        self.manifest_sha256 = manifest_sha256
-        self.path = path
-        self.model_id = model_id
+    name: str
+    version: int
+    run_id: str | None
+    source: str
+    created: int
+    aliases: list[str] = field(default_factory=list)
+    manifest_sha256: str | None = None
+    path: str = "model"
+    model_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -75,24 +63,15 @@ class ModelVersion(Plain):
         }
 
 
-class RegisteredModel(Plain):
+class RegisteredModel(Fields):
     """A name and its versions, newest last; ``aliases`` maps each alias to its version."""
 
-    def __init__(
-        self,
-        name: str,
-        created: int,
-        updated: int,
-        versions: list[ModelVersion] | None = None,
-        aliases: dict[str, int] | None = None,
-        description: str = "",
-    ) -> None:
-        self.name = name
-        self.created = created
-        self.updated = updated
-        self.versions: list[ModelVersion] = [] if versions is None else versions
-        self.aliases: dict[str, int] = {} if aliases is None else aliases
-        self.description = description
+    name: str
+    created: int
+    updated: int
+    versions: list[ModelVersion] = field(default_factory=list)
+    aliases: dict[str, int] = field(default_factory=dict)
+    description: str = ""
 
     @property
     def latest(self) -> int | None:

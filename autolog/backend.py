@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._plain import Plain
+from ._plain import Fields, field
 from ._records import MetricPoint, RunRecord
 from ._registry import ModelVersion, RegisteredModel
 from .errors import AutologError, ConfigurationError
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ._config import Config
 
 
-class Batch(Plain):
+class Batch(Fields):
     """A slice of one run's journal, on its way to one backend.
 
     ``records`` are the parsed records whose bytes span ``[start, end)`` in the
@@ -37,30 +37,18 @@ class Batch(Plain):
     idempotent: after a timeout the same batch may be sent again.
     """
 
-    def __init__(
-        self,
-        run_id: str,
-        header: dict[str, Any],
-        records: list[list[Any]],
-        start: int,
-        end: int,
-        raw: bytes,
-        artifacts_dir: Path,
-        journal_path: Path | None = None,
-        deferred: list[str] | None = None,
-    ) -> None:
-        self.run_id = run_id
-        self.header = header
-        self.records = records
-        self.start = start
-        self.end = end
-        self.raw = raw
-        self.artifacts_dir = artifacts_dir
-        #: The whole journal, for a backend that must refill a replica from the start.
-        self.journal_path = journal_path
-        #: Artifact paths the backend could not write now but stored everything else of the
-        #: batch: the shipper keeps them and offers them again later (see autolog._delivery).
-        self.deferred: list[str] = [] if deferred is None else deferred
+    run_id: str
+    header: dict[str, Any]
+    records: list[list[Any]]
+    start: int
+    end: int
+    raw: bytes
+    artifacts_dir: Path
+    #: The whole journal, for a backend that must refill a replica from the start.
+    journal_path: Path | None = None
+    #: Artifact paths the backend could not write now but stored everything else of the
+    #: batch: the shipper keeps them and offers them again later (see autolog._delivery).
+    deferred: list[str] = field(default_factory=list)
 
 
 class Backend:

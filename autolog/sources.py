@@ -28,12 +28,12 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from ._plain import Plain
+from ._plain import Fields
 from ._records import is_run_id
 from .errors import RunNotFoundError
 
 if TYPE_CHECKING:
-    from ._reader import JournalReader, SearchPage
+    from ._reader import JournalReader
     from ._records import MetricPoint, RunRecord
 
 __all__ = ["ArtifactFile", "JournalSource", "Signature", "is_run_id"]
@@ -43,26 +43,18 @@ __all__ = ["ArtifactFile", "JournalSource", "Signature", "is_run_id"]
 Signature = tuple[int, Hashable]
 
 
-class ArtifactFile(Plain):
+class ArtifactFile(Fields):
     """An artifact ready to read: a local ``path``, or ``chunks`` of its bytes.
 
     ``cleanup`` runs once the file has been read or sent (a temporary
     download, an open stream).
     """
 
-    def __init__(
-        self,
-        name: str,
-        path: Path | None = None,
-        chunks: Iterator[bytes] | None = None,
-        size: int | None = None,
-        cleanup: Callable[[], None] | None = None,
-    ) -> None:
-        self.name = name
-        self.path = path
-        self.chunks = chunks
-        self.size = size
-        self.cleanup = cleanup
+    name: str
+    path: Path | None = None
+    chunks: Iterator[bytes] | None = None
+    size: int | None = None
+    cleanup: Callable[[], None] | None = None
 
     def save_to(self, target: Path) -> Path:
         """Write the file to ``target`` (its folder is created), then clean up."""
@@ -170,21 +162,6 @@ class JournalSource:
         """Runs of ``experiment`` (every experiment when None) matching ``filter``; like
         every backend's, soft-deleted ones included (``autolog.search_runs`` hides them)."""
         return self.journal_reader.search(experiment, filter, order_by, deleted=True).runs
-
-    def search_page(
-        self,
-        experiment: str | None = None,
-        filter: str | None = None,
-        order_by: list[str] | None = None,
-        max_results: int | None = None,
-        page_token: str | None = None,
-        deleted: bool = False,
-    ) -> SearchPage:
-        """One page of :meth:`search_runs`, with the token of the next page; soft-deleted
-        runs only when ``deleted``."""
-        return self.journal_reader.search(
-            experiment, filter, order_by, max_results, page_token, deleted
-        )
 
     def download_artifacts(self, run_id: str, path: str, dest: Path) -> Path:
         """Copy the artifact file or folder ``path`` of the run into ``dest``.
