@@ -26,7 +26,6 @@ import os
 import shutil
 import socket
 import ssl
-import statistics
 import subprocess
 import tempfile
 import time
@@ -34,15 +33,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from bench.stats import spread
+
 ACCOUNT = "devstoreaccount1"
 #: Azurite's well-known development key, public in its documentation.
 KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-
-
-def spread(values: list[float]) -> tuple[float, float, float]:
-    """Median and interquartile range (q1, q3)."""
-    q = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
-    return statistics.median(values), q[0], q[2]
 
 
 def start_azurite(folder: Path, tls: bool) -> tuple[subprocess.Popen, str]:

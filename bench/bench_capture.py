@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.stats import spread
+
 BENCH = Path(__file__).resolve().parent
 
 HOLD_OPEN = """
@@ -49,10 +51,10 @@ print(time.perf_counter() - start)
 """
 
 
-def spread(values: list[float]) -> str:
+def in_ms(values: list[float]) -> str:
     """Median and interquartile range in ms."""
-    q = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
-    return f"{statistics.median(values) * 1000:.2f} ({q[0] * 1000:.2f} - {q[2] * 1000:.2f})"
+    median, q1, q3 = spread(values)
+    return f"{median * 1000:.2f} ({q1 * 1000:.2f} - {q3 * 1000:.2f})"
 
 
 def fits(rounds: int, pairs: int, mlflow_python: str | None) -> dict[str, list[float]]:
@@ -154,18 +156,18 @@ def main() -> None:
         cheap_figures(options)
     print("| added per fit | median ms (IQR) |\n|---|---|")
     for label, values in pieces().items():
-        print(f"| autolog {label} alone | {spread(values)} |", flush=True)
+        print(f"| autolog {label} alone | {in_ms(values)} |", flush=True)
     for label, values in fits(options.rounds, options.pairs, options.mlflow_python).items():
-        print(f"| {label} | {spread(values)} |")
+        print(f"| {label} | {in_ms(values)} |")
 
 
 def cheap_figures(options: argparse.Namespace) -> None:
     times = startup(options.imports)
-    print(f"`import autolog; autolog.autolog()`: {spread(times)} ms over {len(times)} processes\n")
+    print(f"`import autolog; autolog.autolog()`: {in_ms(times)} ms over {len(times)} processes\n")
     cpu = sample_cpu()
     per_sample = statistics.median(cpu)
     print("| sampler | figure |\n|---|---|")
-    print(f"| CPU per sample | {spread(cpu)} ms |")
+    print(f"| CPU per sample | {in_ms(cpu)} ms |")
     print(f"| CPU per hour at 10 s (360 samples) | {per_sample * 360 * 1000:.1f} ms |", flush=True)
     held = held_open(options.seconds)
     added = held["on"] - held["off"]

@@ -1,6 +1,6 @@
 """Core figures: start-up cost of autolog, and metric throughput of the training thread.
 
-    python -P bench/bench_core.py [--repeats 21] [--editable]
+    python -m bench.bench_core [--repeats 21] [--editable]
 
 (a) ``import autolog; autolog.autolog()`` in a fresh process, as a user gets it:
     the project is built as a wheel and installed (not editable) into a
@@ -21,12 +21,13 @@ import argparse
 import importlib.util
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench.stats import spread
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,12 +41,6 @@ frameworks = [m for m in ("sklearn", "statsmodels", "torch", "keras", "lightning
               if m in sys.modules]
 print(elapsed, ",".join(frameworks))
 """
-
-
-def spread(values: list[float]) -> tuple[float, float, float]:
-    """Median and interquartile range (q1, q3)."""
-    q = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
-    return statistics.median(values), q[0], q[2]
 
 
 def wheel_python(folder: Path) -> str:

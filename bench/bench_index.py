@@ -1,6 +1,6 @@
 """Benchmark listing and search at 1,000 and 100,000 runs, autolog's index beside MLflow's SQLite.
 
-    python -P bench/bench_index.py [--sizes 1000 100000] [--repeats 7] [--mlflow-repeats N] [--folder DIR]
+    python -m bench.bench_index [--sizes 1000 100000] [--repeats 7] [--mlflow-repeats N] [--folder DIR]
 
 For each size, a store is filled through autolog's public API in one process
 (``start_run``, 3 params, 2 metrics x 20 steps, ``end``), and MLflow's SQLite
@@ -384,9 +384,9 @@ def main() -> None:
         print(
             f"{r['runs']} runs: filled in {r['fill_seconds']} s, index built by the first read in {r['index_build_seconds']} s"
         )
-    out = REPO / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "index.json").write_text(json.dumps(results, indent=2))
+    from bench.stats import write_results  # here: the MLflow side imports this module alone
+
+    write_results("index", results)
 
 
 if __name__ == "__main__":

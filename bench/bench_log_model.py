@@ -24,7 +24,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.bench_server import REPO, autolog_server, mlflow_server
+from bench.bench_server import autolog_server, mlflow_server
+from bench.stats import write_results
 from tests.support.mlflow_env import mlflow_env
 
 CLIENT = """
@@ -103,9 +104,7 @@ def main() -> int:
         r = results[name]
         print(f"{name:12}{r['median_ms']:>10}{r['min_ms']:>10}{r['max_ms']:>10}{r['iqr_ms']:>10}")
     print(f"mlflow / autolog (median): {results['ratio_median']}x")
-    out = REPO / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "log_model.json").write_text(json.dumps(results, indent=2))
+    write_results("log_model", results)
     return 0
 
 

@@ -1,6 +1,6 @@
 """One process making many short runs: per-run time and memory at the start and the end.
 
-    python -P bench/bench_run_loop.py [--runs 100000] [--window 1000]
+    python -m bench.bench_run_loop [--runs 100000] [--window 1000]
 
 An Optuna-style sweep makes tens of thousands of runs in one process. Each run
 here logs 3 params and 2 metrics into the local store, as a short trial does.
@@ -14,18 +14,13 @@ from __future__ import annotations
 import argparse
 import collections
 import os
-import statistics
 import tempfile
 import threading
 import time
 
 import psutil
 
-
-def spread(values: list[float]) -> tuple[float, float, float]:
-    """Median and interquartile range (q1, q3)."""
-    q = statistics.quantiles(values, n=4)
-    return statistics.median(values), q[0], q[2]
+from bench.stats import spread
 
 
 def snapshot() -> dict[str, float]:

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.stats import write_results
 from tests.support.network import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -238,9 +239,7 @@ def main() -> int:
         print(f"{label:24}{get(ours):>12}{get(theirs):>12}")
     print(f"ingest ratio (autolog / mlflow): {results['ingest_ratio']}x")
     print(f"ready ratio (mlflow / autolog):  {results['ready_ratio']}x")
-    out = REPO / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "server.json").write_text(json.dumps(results, indent=2))
+    write_results("server", results)
     return 0
 
 

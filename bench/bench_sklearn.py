@@ -16,11 +16,12 @@ Prints medians with the interquartile range, as a markdown table.
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from bench.stats import spread
 
 IMPORT_PROBE = """
 import sys, time
@@ -31,12 +32,6 @@ start = time.perf_counter()
 import sklearn.linear_model
 print(time.perf_counter() - start)
 """
-
-
-def spread(values: list[float]) -> tuple[float, float, float]:
-    """Median and interquartile range (q1, q3)."""
-    q = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
-    return statistics.median(values), q[0], q[2]
 
 
 def measure_sklearn(repeats: int = 30) -> dict:

@@ -33,7 +33,6 @@ writes ``bench/results/ui.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import statistics
@@ -45,6 +44,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from bench.stats import write_results
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("AUTOLOG_CHROMIUM", "/usr/bin/chromium")
@@ -303,9 +304,7 @@ def main() -> None:
     for label, group, key, target in rows:
         local, server = results["local"][group][key], results["server"][group][key]
         print(f"| {label} | {local} | {server} | {target} |")
-    out = REPO / "bench" / "results" / "ui.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
+    write_results("ui", results)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from bench import bench_server
+from bench.stats import spread
 from tests.support.mlflow_env import PACKAGES as MLFLOW_PACKAGES
 from tests.support.mlflow_env import mlflow_env
 
@@ -216,14 +217,6 @@ def measure_servers(rounds: int, points: int, restart: bool, log: Callable[[str]
 
 
 # -- the table -------------------------------------------------------------------
-
-
-def spread(values: list[float]) -> tuple[float, float, float]:
-    """Median and interquartile range (q1, q3)."""
-    if len(values) == 1:
-        return values[0], values[0], values[0]
-    q1, _, q3 = statistics.quantiles(values, n=4)
-    return statistics.median(values), q1, q3
 
 
 def significant(value: float, digits: int = 3) -> str:
