@@ -213,7 +213,9 @@ def _search_backend(
 
     order = list(order_by) if order_by else None
     if isinstance(backend, JournalSource):
-        page = backend.search_page(experiment, filter, order, max_results, page_token, deleted)
+        page = backend.journal_reader.search(
+            experiment, filter, order, max_results, page_token, deleted
+        )
         return RunList(page.runs, page.next_page_token)
     from ._filter import sort_runs
     from ._reader import decode_page_token, encode_page_token

@@ -105,10 +105,10 @@ class TestPluginSource:
         assert [(p.step, p.value) for p in history] == [(0, 0.9), (1, 0.4)]
         target = plugin_store.download_artifacts(RUN_A, "notes", tmp_path)
         assert (target / "readme.txt").read_bytes() == b"hello"
-        page = plugin_store.search_page(max_results=1)
-        rest = plugin_store.search_page(max_results=1, page_token=page.next_page_token)
-        assert [r.id for r in page.runs + rest.runs] == [RUN_B, RUN_A]
-        assert rest.next_page_token is None
+        page = autolog.search_runs(backend=uri, max_results=1)
+        rest = autolog.search_runs(backend=uri, max_results=1, page_token=page.next_page_token)
+        assert [r.id for r in page + rest] == [RUN_B, RUN_A]
+        assert page.next_page_token is not None and rest.next_page_token is None
 
     def test_autolog_ui_shows_a_plugin_store(self, plugin_store: MemoryStore) -> None:
         """``autolog ui memory://runs`` lists, shows, charts and downloads from the plugin."""

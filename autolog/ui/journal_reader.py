@@ -24,15 +24,8 @@ from .._records import RunRecord, visible_tags
 from .._store import LocalStore
 from ..errors import InvalidFilterError, RunNotFoundError
 from ..sources import JournalSource, is_run_id
-from .readers import (
-    Artifact,
-    ArtifactFile,
-    BadRequest,
-    ExperimentSummary,
-    MetricSummary,
-    NotFound,
-    RunDetail,
-)
+from . import readers
+from .readers import BadRequest, NotFound
 from .registry import LocalModels
 from .series import Budget, Series
 
@@ -70,10 +63,11 @@ class JournalReader:
         """Catch the index up (at start, in the background, so the first page is quick)."""
         self.core.index.use(lambda conn: None)
 
-    def experiments(self) -> list[ExperimentSummary]:
+    def experiments(self) -> list[readers.ExperimentSummary]:
         rows = self.core.index.use(query.experiments)
         return [
-            ExperimentSummary(name, n, int(running or 0), last) for name, n, running, last in rows
+            readers.ExperimentSummary(name, n, int(running or 0), last)
+            for name, n, running, last in rows
         ]
 
     def runs(
@@ -93,22 +87,24 @@ class JournalReader:
             raise NotFound(f"no experiment named {experiment!r} in {self.source}")
         return page.runs, total
 
-    def run(self, run_id: str) -> RunDetail:
+    def run(self, run_id: str) -> readers.RunDetail:
         self._check_id(run_id)
 
-        def detail(conn: Any) -> RunDetail:
+        def detail(conn: Any) -> readers.RunDetail:
             found = query.records(conn, [run_id])
             if not found:
                 raise NotFound(f"run {run_id} in {self.source} has no readable header yet")
             run = found[0]
             run.tags = visible_tags(run.tags)
-            summaries = [MetricSummary(*row) for row in query.metric_summaries(conn, run_id)]
+            summaries = [
+                readers.MetricSummary(*row) for row in query.metric_summaries(conn, run_id)
+            ]
             sizes = query.artifact_sizes(conn, run_id)
             parent = query.records(conn, [run.parent_id]) if run.parent_id else []
-            return RunDetail(
+            return readers.RunDetail(
                 record=run,
                 metrics=summaries,
-                artifacts=[Artifact(path, size) for path, size in sorted(sizes.items())],
+                artifacts=[readers.Artifact(path, size) for path, size in sorted(sizes.items())],
                 parent=parent[0] if parent else None,
                 children=query.records(conn, query.children(conn, run_id)),
             )
@@ -142,7 +138,7 @@ class JournalReader:
             raise NotFound(f"run {run_id} has no metric {key!r}")
         return series, status
 
-    def artifact(self, run_id: str, path: str) -> ArtifactFile:
+    def artifact(self, run_id: str, path: str) -> readers.ArtifactFile:
         self._check_id(run_id)
         sizes = self._on_run(run_id, lambda conn: query.artifact_sizes(conn, run_id))
         if path not in sizes:

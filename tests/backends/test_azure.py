@@ -678,9 +678,15 @@ KERAS_LOAD = """
 """
 
 
-def the_run_with_a_model(uri: str) -> autolog.RunRecord:
+def fitted_into_the_container(
+    script: str, azurite: Azurite, uri: str, tmp_path: Path
+) -> tuple[autolog.RunRecord, subprocess.CompletedProcess[str]]:
+    """Run ``script``; its one run with a model, whose container journal is the local one."""
+    done = run_script(script, tmp_path, azurite.env(), uri)
+    assert done.returncode == 0, done.stderr[-3000:]
     [run] = [run for run in autolog.search_runs(backend=uri) if run.model is not None]
-    return run
+    assert stored_journal(azurite, uri, run.id) == local_journal(run.id, tmp_path / "runs")
+    return run, done
 
 
 class TestRealFits:
@@ -688,10 +694,7 @@ class TestRealFits:
         self, azurite: Azurite, uri: str, tmp_path: Path
     ) -> None:
         """An autologged ARIMA fit: journal and model in the container, the same forecast."""
-        done = run_script(ARIMA, tmp_path, azurite.env(), uri)
-        assert done.returncode == 0, done.stderr[-3000:]
-        run = the_run_with_a_model(uri)
-        assert stored_journal(azurite, uri, run.id) == local_journal(run.id, tmp_path / "runs")
+        run, done = fitted_into_the_container(ARIMA, azurite, uri, tmp_path)
         assert run.params and run.metrics
         loaded = autolog.load_model(run.id, backend=uri)
         assert loaded.forecast(5).tolist() == json.loads(done.stdout)
@@ -700,10 +703,7 @@ class TestRealFits:
         self, azurite: Azurite, uri: str, tmp_path: Path
     ) -> None:
         """An autologged Keras fit: epoch losses and model in the container, same predictions."""
-        fitted = run_script(KERAS_FIT, tmp_path, azurite.env(), uri)
-        assert fitted.returncode == 0, fitted.stderr[-3000:]
-        run = the_run_with_a_model(uri)
-        assert stored_journal(azurite, uri, run.id) == local_journal(run.id, tmp_path / "runs")
+        run, fitted = fitted_into_the_container(KERAS_FIT, azurite, uri, tmp_path)
         history = autolog.get_metric_history(run.id, "loss", backend=uri)
         assert [p.step for p in history] == [0, 1, 2]
         loaded = run_script(KERAS_LOAD, tmp_path, azurite.env(), uri, run.id)

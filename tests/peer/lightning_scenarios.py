@@ -6,6 +6,7 @@ Run by scenario_runner.py with autolog off and on; the results must match.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import lightning.pytorch as lp
@@ -110,25 +111,29 @@ def _result(model: Regressor) -> tuple[list, list]:
     return [p.detach().numpy() for p in model.state_dict().values()], model.losses
 
 
-def automatic_optimisation() -> tuple[list, list]:
+def _fitted(
+    model_class: type[Regressor],
+    data: Callable[[], tuple] = lambda: (loader(),),
+    **trainer_options: Any,
+) -> tuple[list, list]:
+    """Seed, make the model, then fit it on ``data()`` with a trainer of these options."""
     lp.seed_everything(0, verbose=False)
-    model = Regressor()
-    trainer().fit(model, loader(), loader(shuffle=False))
+    model = model_class()
+    fitting = trainer(**trainer_options)
+    fitting.fit(model, *data())
     return _result(model)
+
+
+def automatic_optimisation() -> tuple[list, list]:
+    return _fitted(Regressor, lambda: (loader(), loader(shuffle=False)))
 
 
 def manual_optimisation_several_optimisers() -> tuple[list, list]:
-    lp.seed_everything(0, verbose=False)
-    model = Manual()
-    trainer().fit(model, loader())
-    return _result(model)
+    return _fitted(Manual)
 
 
 def scheduler() -> tuple[list, list]:
-    lp.seed_everything(0, verbose=False)
-    model = Scheduled()
-    trainer().fit(model, loader())
-    return _result(model)
+    return _fitted(Scheduled)
 
 
 def datamodule() -> tuple[list, list]:
@@ -151,17 +156,13 @@ def ckpt_path_resume() -> tuple[list, list]:
 
 
 def fast_dev_run() -> tuple[list, list]:
-    lp.seed_everything(0, verbose=False)
-    model = Regressor()
-    trainer(fast_dev_run=True).fit(model, loader(), loader(shuffle=False))
-    return _result(model)
+    return _fitted(Regressor, lambda: (loader(), loader(shuffle=False)), fast_dev_run=True)
 
 
 def limit_train_batches() -> tuple[list, list]:
-    lp.seed_everything(0, verbose=False)
-    model = Regressor()
-    trainer(limit_train_batches=2, limit_val_batches=1).fit(model, loader(), loader())
-    return _result(model)
+    return _fitted(
+        Regressor, lambda: (loader(), loader()), limit_train_batches=2, limit_val_batches=1
+    )
 
 
 class WithALock(Regressor):
@@ -173,10 +174,7 @@ class WithALock(Regressor):
 
 
 def non_serialisable_hparams() -> tuple[list, list]:
-    lp.seed_everything(0, verbose=False)
-    model = WithALock()
-    trainer().fit(model, loader())
-    return _result(model)
+    return _fitted(WithALock)
 
 
 def validate_without_fit() -> tuple[list, list]:

@@ -12,6 +12,7 @@ changed on the server, and the same-origin UI still works in the same browser.
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -161,22 +162,17 @@ def rebinding_browser(browser) -> Iterator[object]:
     from tests.support.fixtures_ui import CHROMIUM_ARGS
     from tests.support.tools import chromium
 
-    launched = browser.browser_type.launch(
-        executable_path=str(chromium()), args=[*CHROMIUM_ARGS, REBIND]
-    )
-    try:
+    launch = browser.browser_type.launch
+    with contextlib.closing(
+        launch(executable_path=str(chromium()), args=[*CHROMIUM_ARGS, REBIND])
+    ) as launched:
         yield launched
-    finally:
-        launched.close()
 
 
 @pytest.fixture(scope="module")
 def attacker() -> Iterator[AttackerSite]:
-    site = AttackerSite()
-    try:
+    with contextlib.closing(AttackerSite()) as site:
         yield site
-    finally:
-        site.close()
 
 
 def _server_state(service: Service, token: str | None) -> dict:
