@@ -25,6 +25,7 @@ the environment capture) become ``requirements.txt`` and the python_function
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -91,11 +92,13 @@ def write_mlmodel(
     artifact_path: str,
     run_id: str | None = None,
     requirements: Sequence[str] | None = None,
+    written_requirements: bool = False,
 ) -> bool:
     """Write ``folder/MLmodel`` for a model saved with ``manifest``'s flavor.
 
     Returns False (and writes nothing) for a flavor MLflow has no loader for,
-    such as autolog's generic ``pickle``. ``requirements`` are pip lines.
+    such as autolog's generic ``pickle``. ``requirements`` are pip lines, written
+    as ``requirements.txt`` unless ``written_requirements`` says it is there already.
     """
     known = FLAVORS.get(str(manifest.get("flavor")))
     if known is None:
@@ -109,23 +112,41 @@ def write_mlmodel(
     python = manifest.get("python_version") or platform.python_version()
     pyfunc = {**pyfunc, "python_version": python}
     if requirements:
-        (folder / REQUIREMENTS).write_text("".join(f"{line}\n" for line in requirements))
+        if not written_requirements:
+            (folder / REQUIREMENTS).write_text("".join(f"{line}\n" for line in requirements))
         pyfunc["env"] = {"virtualenv": "python_env.yaml"}
-        python_env = {"python": python, "build_dependencies": ["pip"], "dependencies": [
-            f"-r {REQUIREMENTS}"
-        ]}  # fmt: skip
-        (folder / "python_env.yaml").write_text(_dump(python_env))
-    description: dict[str, Any] = {
-        "artifact_path": artifact_path,
-        "flavors": {"python_function": pyfunc, name: flavor},
-        "model_uuid": uuid.uuid4().hex,
-        "utc_time_created": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f"),
-        "metadata": {"saved_by": "autolog", "autolog_manifest": "manifest.json"},
-    }
-    if run_id:
-        description["run_id"] = run_id
-    (folder / MLMODEL).write_text(_dump(description))
+        (folder / "python_env.yaml").write_text(_python_env(python))
+    # The flavors and metadata are the same for every model of a flavor and version: their
+    # YAML is made once (PyYAML's representer costs a fit a fraction of a millisecond); the
+    # lines that differ per model are JSON strings, which YAML reads as they are.
+    created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    text = (
+        f"artifact_path: {json.dumps(artifact_path)}\n"
+        + _static_part(json.dumps({"python_function": pyfunc, name: flavor}, sort_keys=True))
+        + f"model_uuid: {uuid.uuid4().hex}\nutc_time_created: {json.dumps(created)}\n"
+        + (f"run_id: {json.dumps(run_id)}\n" if run_id else "")
+    )
+    (folder / MLMODEL).write_text(text)
     return True
+
+
+@functools.lru_cache(maxsize=64)
+def _static_part(flavors_json: str) -> str:
+    """The MLmodel's ``flavors`` and ``metadata`` as YAML, per distinct flavors."""
+    return _dump(
+        {
+            "flavors": json.loads(flavors_json),
+            "metadata": {"saved_by": "autolog", "autolog_manifest": "manifest.json"},
+        }
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _python_env(python: str) -> str:
+    """``python_env.yaml``: the Python version and the requirements file, as MLflow writes it."""
+    return _dump(
+        {"python": python, "build_dependencies": ["pip"], "dependencies": [f"-r {REQUIREMENTS}"]}
+    )
 
 
 def read_mlmodel(folder: Path) -> dict[str, Any] | None:

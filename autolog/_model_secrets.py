@@ -29,20 +29,34 @@ _LEAVES = (str, bytes, int, float, bool, type(None))
 def secrets_hidden(model: Any) -> Iterator[list[str]]:
     """Within the block, the model's secret-named strings read ``***``; yields their names."""
     walk = _Walk(active())
-    walk.visit(model, type(model).__name__, 0)
+    walk.visit(model, (type(model).__name__,), 0)
     try:
         for container, key, _ in walk.replaced:
             _put(container, key, REDACTED)
-        yield list(walk.names)
+        yield [_name(path) for path in walk.names]
     finally:
         for container, key, original in reversed(walk.replaced):
             _put(container, key, original)
     if walk.kept:
         warn(
             "autolog: the saved model file still holds what looks like a secret in "
-            + ", ".join(walk.kept[:5])
+            + ", ".join(_name(path) for path in walk.kept[:5])
             + "; hide it from the model (pass it at run time, not as a hyperparameter)"
         )
+
+
+#: Where a value sits, as ``(parent path, "." or "[]", key)`` links down from the
+#: model's class name: the readable name is only made for the secrets found, not
+#: for each of the thousands of values a fitted model holds.
+Path = tuple[Any, ...]
+
+
+def _name(path: Path) -> str:
+    parts: list[str] = []
+    while len(path) == 3:
+        path, kind, key = path
+        parts.append(f".{key}" if kind == "." else "[...]" if kind == "..." else f"[{key!r}]")
+    return path[0] + "".join(reversed(parts))
 
 
 class _Walk:
@@ -51,37 +65,39 @@ class _Walk:
     def __init__(self, redactor: Redactor) -> None:
         self.redactor = redactor
         self.replaced: list[tuple[Any, Any, Any]] = []
-        self.names: list[str] = []
-        self.kept: list[str] = []
+        self.names: list[Path] = []
+        self.kept: list[Path] = []
         self.seen: set[int] = set()
 
-    def visit(self, value: Any, name: str, depth: int) -> None:
+    def visit(self, value: Any, path: Path, depth: int) -> None:
         if isinstance(value, _LEAVES) or depth > MAX_DEPTH or id(value) in self.seen:
             return
         self.seen.add(id(value))
         if isinstance(value, MutableMapping):
             for key in list(value.keys()):
-                self._member(value, key, value[key], f"{name}[{key!r}]", depth)
+                self._member(value, key, value[key], (path, "[]", key), depth)
         elif isinstance(value, (list, tuple)):
+            inside = (path, "...", None)
             for item in value[:1000]:
-                self.visit(item, f"{name}[...]", depth + 1)
+                if not isinstance(item, _LEAVES):  # numbers and strings: nothing inside
+                    self.visit(item, inside, depth + 1)
         else:
             attributes = _attributes(value)
             if attributes is not None:
                 for key, item in list(attributes.items()):
-                    self._member(attributes, key, item, f"{name}.{key}", depth)
+                    self._member(attributes, key, item, (path, ".", key), depth)
 
-    def _member(self, container: Any, key: Any, value: Any, name: str, depth: int) -> None:
+    def _member(self, container: Any, key: Any, value: Any, path: Path, depth: int) -> None:
         secret = isinstance(key, str) and self.redactor.is_secret_key(key.lstrip("_"))
         if not secret or value is None or value == "" or value == REDACTED:
-            self.visit(value, name, depth + 1)
+            self.visit(value, path, depth + 1)
         elif isinstance(value, str) and isinstance(container, MutableMapping):
             self.replaced.append((container, key, value))
-            self.names.append(name)
+            self.names.append(path)
         elif isinstance(value, (bool, int, float)):
             return  # a flag or a number (use_auth_token=True) is no credential
         else:
-            self.kept.append(name)
+            self.kept.append(path)
 
 
 def _attributes(value: Any) -> dict[str, Any] | None:

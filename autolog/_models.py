@@ -59,7 +59,7 @@ def save_model(
     # by the manifest like them.
     requirements = environment["environment"]["requirements"]
     described = {**manifest, "python_version": platform.python_version()}
-    write_mlmodel(folder, described, name, requirements=requirements)
+    write_mlmodel(folder, described, name, requirements=requirements, written_requirements=True)
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
     manifest = {
         **environment,
