@@ -208,15 +208,24 @@ def _search_backend(
 ) -> RunList:
     """``autolog.search_runs`` over any backend: a journal source pages in its index, any
     other backend's answer is sorted and cut into pages here."""
+    from ._fallback import JournalFallback, unreachable
     from ._reader import RunList
     from .sources import JournalSource
 
     order = list(order_by) if order_by else None
-    if isinstance(backend, JournalSource):
-        page = backend.journal_reader.search(
-            experiment, filter, order, max_results, page_token, deleted
-        )
-        return RunList(page.runs, page.next_page_token)
+    # A journal source pages in its index, also behind the local journal's fallback (a
+    # replica folder, a blob container): listing 20 of 100,000 runs reads 20, not all.
+    source = backend.inner if isinstance(backend, JournalFallback) else backend
+    if isinstance(source, JournalSource):
+        try:
+            page = source.journal_reader.search(
+                experiment, filter, order, max_results, page_token, deleted
+            )
+            return RunList(page.runs, page.next_page_token)
+        except Exception as exc:
+            if source is backend or not unreachable(exc):
+                raise
+            # Unreachable: the fallback's own search answers from the local journal, below.
     from ._filter import sort_runs
     from ._reader import decode_page_token, encode_page_token
 

@@ -379,3 +379,34 @@ def test_autolog_leaves_the_store_root_s_mtime_alone(store: Path) -> None:
     assert os.stat(store).st_mtime_ns == old
     assert LocalStore(store).store_signature() is not None  # an mtime the index can trust
     assert [p.name for p in (store / INDEX_FOLDER).iterdir() if "write-check" in p.name] == []
+
+
+def test_another_folder_is_paged_in_its_own_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``search_runs(backend=<a folder other than the store>, max_results=5)`` reads 5 runs.
+
+    Such a folder is a replica, read behind the local journal's fallback; its page
+    still comes from its index, not from every run read back and sorted in Python.
+    """
+    from autolog._records import RunRecord
+
+    replica = tmp_path / "replica"
+    autolog.autolog(backend=str(replica))
+    for i in range(40):
+        with autolog.start_run(name=f"r{i}") as run:
+            run.log_metric("loss", 1 / (i + 1))
+    autolog.autolog(backend=str(tmp_path / "own"))  # the replica is now another folder
+    autolog.search_runs(backend=str(replica), max_results=1)  # builds the replica's index
+    built: list[str] = []
+    init = RunRecord.__init__
+
+    def counting(self: RunRecord, *args: object, **kwargs: object) -> None:
+        init(self, *args, **kwargs)
+        built.append(self.id)
+
+    monkeypatch.setattr(RunRecord, "__init__", counting)
+    page = autolog.search_runs(backend=str(replica), max_results=5, order_by=["metrics.loss"])
+    assert [r.name for r in page] == ["r39", "r38", "r37", "r36", "r35"]
+    assert page.next_page_token is not None
+    assert len(built) == 5
