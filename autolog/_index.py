@@ -16,10 +16,12 @@ never blocked).
 before it answers (:meth:`RunIndex.refresh`):
 
 * a run added or removed changes the store folder's mtime: only then is the
-  folder listed and every journal stat'ed (a *sweep*); a sweep also runs at
-  least every :data:`SWEEP_INTERVAL` seconds, which is how a hand-edited
-  journal of an ended run is noticed;
-* otherwise only the runs not yet ended are stat'ed (a few, typically);
+  folder listed and every journal stat'ed (a *sweep*);
+* otherwise only the runs not yet ended are stat'ed (a few, typically), and,
+  once :data:`SWEEP_INTERVAL` seconds have passed since the ended runs were last
+  all checked, :data:`SWEEP_SLICE` more of them, in run id order from where the
+  previous read stopped: that is how a hand-edited journal of an ended run is
+  noticed, without any one read paying for a whole sweep (1.4 s at 100,000 runs);
 * a changed journal is read from the offset the index reached, after checking
   that the bytes before it are the ones read last time (first and last line
   checksums); an ended run that changed, or a journal that shrank or was
@@ -52,8 +54,10 @@ if TYPE_CHECKING:
 
 #: Bumped whenever the tables change; an index of another format is rebuilt.
 INDEX_FORMAT = "2"
-#: Seconds between full sweeps of the store when nothing signalled a change.
+#: Seconds after which the ended runs are checked again when nothing signalled a change.
 SWEEP_INTERVAL = 30.0
+#: Ended runs that one read checks, while such a check is due (about 20 ms here).
+SWEEP_SLICE = 2000
 #: Runs caught up per write transaction, so other readers are never held long.
 BATCH_RUNS = 200
 INDEX_NAME = "index.sqlite3"
@@ -209,18 +213,25 @@ class RunIndex:
         meta = dict(conn.execute("SELECT key, value FROM meta"))
         store = self.source.store_signature()
         swept = float(meta.get("swept_at") or 0)
-        sweep = (
-            store is None
-            or _text(store) != meta.get("store")
-            or time.time() - swept > SWEEP_INTERVAL
-            or meta.get("complete") != "1"
-        )
+        sweep = store is None or _text(store) != meta.get("store") or meta.get("complete") != "1"
+        checked: dict[str, str] = {}  # what the slice of ended runs moved on to, if one was due
         if sweep:
             signatures = self.source.signatures()
             known = dict(conn.execute("SELECT run_id, signature FROM runs"))
         else:  # only the runs that may still grow: not ended (headerless ones are RUNNING too)
             query = "SELECT run_id, signature FROM runs WHERE status = ?"
             known = dict(conn.execute(query, (RUNNING,)))
+            if time.time() - swept > SWEEP_INTERVAL:
+                cursor = meta.get("sweep_cursor") or ""
+                query = (
+                    "SELECT run_id, signature FROM runs WHERE run_id > ? ORDER BY run_id LIMIT ?"
+                )
+                ended = dict(conn.execute(query, (cursor, SWEEP_SLICE)))
+                known.update(ended)
+                if len(ended) < SWEEP_SLICE:  # the last slice: every run has been checked
+                    checked = {"sweep_cursor": "", "swept_at": str(time.time())}
+                else:
+                    checked = {"sweep_cursor": max(ended)}
             signatures = {}
             for run_id in known:
                 signature = self.source.signature(run_id)
@@ -232,11 +243,18 @@ class RunIndex:
             with _writing(conn):
                 for run_id, signature in changed[start : start + BATCH_RUNS]:
                     self._catch_up(conn, run_id, signature)
-        if gone or sweep:
+        if gone or sweep or checked:
             with _writing(conn):
                 _forget(conn, gone)
+                if checked:
+                    conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", checked.items())
                 if sweep:
-                    stamp = {"swept_at": str(time.time()), "complete": "1", "store": _text(store)}
+                    stamp = {
+                        "swept_at": str(time.time()),
+                        "sweep_cursor": "",
+                        "complete": "1",
+                        "store": _text(store),
+                    }
                     analyzed = meta.get("analyzed_runs")
                     if analyzed is None or len(signatures) > max(2 * int(analyzed), 64):
                         _analyze(conn)

@@ -278,6 +278,40 @@ class TestRepair:
         assert answers(store) == fresh
         assert [r.id for r in autolog.search_runs(filter="params.model = 'edited'")] == [run.id]
 
+    def test_ended_runs_are_checked_a_slice_per_read(
+        self, built, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Once a check is due, each read stats a slice of the ended runs (never all at once),
+        and a journal edited by hand is read again when its slice comes round."""
+        store, _reference = built
+        monkeypatch.setattr(_index, "SWEEP_INTERVAL", 0.0)
+        monkeypatch.setattr(_index, "SWEEP_SLICE", 4)
+        run = next(r for r in autolog.search_runs("sweep") if r.params.get("model") == "tree")
+        journal = store / run.id / "journal.jsonl"
+        from autolog._journal import encode
+
+        lines = [
+            ln for ln in journal.read_bytes().splitlines(keepends=True) if b'"params"' not in ln
+        ]
+        journal.write_bytes(
+            lines[0] + encode(["params", {"model": "edited"}]) + b"".join(lines[1:])
+        )
+        stats: list[str] = []
+        signature = LocalStore.signature
+
+        def counted(self: LocalStore, run_id: str) -> object:
+            stats.append(run_id)
+            return signature(self, run_id)
+
+        monkeypatch.setattr(LocalStore, "signature", counted)
+        seen = []
+        for _ in range(4):  # 14 runs, 4 a read: every run checked within 4 reads
+            stats.clear()
+            seen.append(autolog.get_run(run.id).params.get("model"))
+            assert 0 < len(stats) <= 4
+        assert "edited" in seen  # noticed when its slice came round ...
+        assert seen[seen.index("edited") :] == ["edited"] * (len(seen) - seen.index("edited"))
+
     def test_run_folder_copied_in(self, built, tmp_path: Path) -> None:
         store, reference = built
         elsewhere = tmp_path / "elsewhere"
