@@ -77,6 +77,17 @@ def answers(store: Path) -> list:
     return found
 
 
+def edited_by_hand(store: Path) -> autolog.RunRecord:
+    """A 'tree' run of :func:`make_runs` whose journal's params are rewritten in place."""
+    from autolog._journal import encode
+
+    run = next(r for r in autolog.search_runs("sweep") if r.params.get("model") == "tree")
+    journal = store / run.id / "journal.jsonl"
+    lines = [ln for ln in journal.read_bytes().splitlines(keepends=True) if b'"params"' not in ln]
+    journal.write_bytes(lines[0] + encode(["params", {"model": "edited"}]) + b"".join(lines[1:]))
+    return run
+
+
 class TestAnswers:
     def test_index_agrees_with_a_replay_of_every_journal(self, store: Path) -> None:
         """Each filter (SQL and Python parts) and each order gives the replay's answer."""
@@ -262,16 +273,7 @@ class TestRepair:
         """An ended run's journal edited in place is read again at the next sweep."""
         store, _reference = built
         monkeypatch.setattr(_index, "SWEEP_INTERVAL", 0.0)
-        run = next(r for r in autolog.search_runs("sweep") if r.params.get("model") == "tree")
-        journal = store / run.id / "journal.jsonl"
-        lines = [
-            ln for ln in journal.read_bytes().splitlines(keepends=True) if b'"params"' not in ln
-        ]
-        from autolog._journal import encode
-
-        journal.write_bytes(
-            lines[0] + encode(["params", {"model": "edited"}]) + b"".join(lines[1:])
-        )
+        run = edited_by_hand(store)
         assert autolog.get_run(run.id).params == {"model": "edited"}
         fresh = answers(store)
         shutil.rmtree(store / ".autolog-index")
@@ -286,16 +288,7 @@ class TestRepair:
         store, _reference = built
         monkeypatch.setattr(_index, "SWEEP_INTERVAL", 0.0)
         monkeypatch.setattr(_index, "SWEEP_SLICE", 4)
-        run = next(r for r in autolog.search_runs("sweep") if r.params.get("model") == "tree")
-        journal = store / run.id / "journal.jsonl"
-        from autolog._journal import encode
-
-        lines = [
-            ln for ln in journal.read_bytes().splitlines(keepends=True) if b'"params"' not in ln
-        ]
-        journal.write_bytes(
-            lines[0] + encode(["params", {"model": "edited"}]) + b"".join(lines[1:])
-        )
+        run = edited_by_hand(store)
         stats: list[str] = []
         signature = LocalStore.signature
 
