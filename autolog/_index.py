@@ -219,7 +219,9 @@ class RunIndex:
             signatures = self.source.signatures()
             known = dict(conn.execute("SELECT run_id, signature FROM runs"))
         else:  # only the runs that may still grow: not ended (headerless ones are RUNNING too)
-            query = "SELECT run_id, signature FROM runs WHERE status = ?"
+            # INDEXED BY: with every run ended, ANALYZE's statistics tell the planner a status
+            # matches all rows, and it scanned the table (58 ms a read at 100,000 runs).
+            query = "SELECT run_id, signature FROM runs INDEXED BY runs_by_status WHERE status = ?"
             known = dict(conn.execute(query, (RUNNING,)))
             if time.time() - swept > SWEEP_INTERVAL:
                 cursor = meta.get("sweep_cursor") or ""
