@@ -45,9 +45,10 @@ def secrets_hidden(model: Any) -> Iterator[list[str]]:
         )
 
 
-#: Where a value sits, as ``(parent path, "." or "[]", key)`` links down from the
-#: model's class name: the readable name is only made for the secrets found, not
-#: for each of the thousands of values a fitted model holds.
+#: Where a value sits, as ``(parent path, kind, key)`` links down from the model's class
+#: name (kind "." an attribute, "[]" a mapping key, "..." an item of a list or tuple):
+#: the readable name is only made for the secrets found, not for each of the thousands
+#: of values a fitted model holds.
 Path = tuple[Any, ...]
 
 

@@ -83,7 +83,8 @@ class Fields(Plain):
     """
 
     _names: ClassVar[tuple[str, ...]] = ()
-    _defaults: ClassVar[dict[str, Any]] = {}
+    #: Per field, in order: its name, its default (``_REQUIRED`` if none), whether a factory.
+    _plan: ClassVar[tuple[tuple[str, Any, bool], ...]] = ()
 
     def __init_subclass__(cls, **options: Any) -> None:
         super().__init_subclass__(**options)
@@ -93,28 +94,32 @@ class Fields(Plain):
                 if name not in names and not str(hint).startswith(("ClassVar", "typing.ClassVar")):
                     names.append(name)
         cls._names = tuple(names)
-        cls._defaults = {name: getattr(cls, name) for name in names if hasattr(cls, name)}
+        defaults = [getattr(cls, name, _REQUIRED) for name in names]
+        cls._plan = tuple(
+            (name, default, isinstance(default, _Factory))
+            for name, default in zip(names, defaults, strict=True)
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        names, defaults = self._names, self._defaults
-        if len(args) > len(names):
-            raise TypeError(
-                f"{type(self).__name__}() takes {len(names)} arguments, got {len(args)}"
-            )
-        values = dict(zip(names, args, strict=False))
-        for name, value in kwargs.items():
-            if name not in names or name in values:
-                problem = "a second value for" if name in values else "an unexpected argument"
-                raise TypeError(f"{type(self).__name__}() got {problem} {name!r}")
-            values[name] = value
-        for name in names:
-            default = defaults.get(name, _REQUIRED)
-            value = values.get(name, default)
+        # Built once per record read back (a page of 1,000 runs builds 1,000): one pass over
+        # the class's plan, no intermediate dict.
+        plan = self._plan
+        if len(args) > len(plan):
+            raise TypeError(f"{type(self).__name__}() takes {len(plan)} arguments, got {len(args)}")
+        attributes = self.__dict__
+        for (name, default, factory), value in zip(plan, args, strict=False):
+            attributes[name] = default.make() if factory and value is None else value
+        for name, default, factory in plan[len(args) :]:
+            value = kwargs.pop(name, default)
             if value is _REQUIRED:
                 raise TypeError(f"{type(self).__name__}() is missing the argument {name!r}")
-            if isinstance(default, _Factory) and (value is default or value is None):
+            if factory and (value is default or value is None):
                 value = default.make()
-            self.__dict__[name] = value
+            attributes[name] = value
+        if kwargs:
+            name = next(iter(kwargs))
+            problem = "a second value for" if name in self._names else "an unexpected argument"
+            raise TypeError(f"{type(self).__name__}() got {problem} {name!r}")
 
 
 _REQUIRED = object()
