@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ._model_files import write_model_file
 from .errors import AutologWarning
 from .hookspecs import hookimpl
 
@@ -147,7 +148,7 @@ def describe_environment(folder: Path, flavor_module: str, model: Any) -> dict[s
     import platform  # here: platform costs milliseconds of autolog()'s start-up
 
     requirements = model_requirements(flavor_module, model)
-    (folder / REQUIREMENTS_FILE).write_text("".join(f"{line}\n" for line in requirements))
+    write_model_file(folder / REQUIREMENTS_FILE, "".join(f"{line}\n" for line in requirements))
     entries: dict[str, Any] = {
         "environment": {"python": platform.python_version(), "requirements": requirements}
     }

@@ -32,6 +32,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ._model_files import write_model_file
+
 MLMODEL = "MLmodel"
 REQUIREMENTS = "requirements.txt"
 
@@ -113,9 +115,9 @@ def write_mlmodel(
     pyfunc = {**pyfunc, "python_version": python}
     if requirements:
         if not written_requirements:
-            (folder / REQUIREMENTS).write_text("".join(f"{line}\n" for line in requirements))
+            write_model_file(folder / REQUIREMENTS, "".join(f"{line}\n" for line in requirements))
         pyfunc["env"] = {"virtualenv": "python_env.yaml"}
-        (folder / "python_env.yaml").write_text(_python_env(python))
+        write_model_file(folder / "python_env.yaml", _python_env(python))
     # The flavors and metadata are the same for every model of a flavor and version: their
     # YAML is made once (PyYAML's representer costs a fit a fraction of a millisecond); the
     # lines that differ per model are JSON strings, which YAML reads as they are.
@@ -126,7 +128,7 @@ def write_mlmodel(
         + f"model_uuid: {uuid.uuid4().hex}\nutc_time_created: {json.dumps(created)}\n"
         + (f"run_id: {json.dumps(run_id)}\n" if run_id else "")
     )
-    (folder / MLMODEL).write_text(text)
+    write_model_file(folder / MLMODEL, text)
     return True
 
 

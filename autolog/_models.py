@@ -21,6 +21,7 @@ from typing import Any
 from ._config import Config
 from ._containment import contained
 from ._mlmodel import load_mlflow_model, write_mlmodel
+from ._model_files import Written, digest_and_size, recording, write_model_file
 from ._model_secrets import secrets_hidden
 from ._store import sha256_file
 from ._version import __version__
@@ -34,10 +35,17 @@ def save_model(
     model: Any, artifacts_dir: Path, name: str, config: Config, extra: dict[str, Any]
 ) -> dict[str, Any]:
     """Save ``model`` under ``artifacts_dir/name`` and return its manifest (with sizes)."""
-    from .plugins import call_each
-
     folder = contained(artifacts_dir, name, "model name")
     folder.mkdir(parents=True, exist_ok=True)
+    with recording() as written:
+        return _save_into(folder, model, name, config, extra, written)
+
+
+def _save_into(
+    folder: Path, model: Any, name: str, config: Config, extra: dict[str, Any], written: Written
+) -> dict[str, Any]:
+    from .plugins import call_each
+
     with secrets_hidden(model):
         manifest = call_each(
             "autolog_save_model", first_result=True, model=model, path=folder, config=config
@@ -61,6 +69,7 @@ def save_model(
     described = {**manifest, "python_version": platform.python_version()}
     write_mlmodel(folder, described, name, requirements=requirements, written_requirements=True)
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
+    described = {p.relative_to(folder).as_posix(): digest_and_size(p, written) for p in files}
     manifest = {
         **environment,
         **manifest,
@@ -69,12 +78,12 @@ def save_model(
         "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
         "python_version": platform.python_version(),
         "autolog_version": __version__,
-        "files": {p.relative_to(folder).as_posix(): sha256_file(p) for p in files},
+        "files": {path: sha256 for path, (sha256, _) in described.items()},
     }
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
-    sizes = {p.relative_to(folder).as_posix(): p.stat().st_size for p in files}
-    sizes[MANIFEST] = (folder / MANIFEST).stat().st_size
-    manifest_sha256 = sha256_file(folder / MANIFEST)
+    write_model_file(folder / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
+    manifest_sha256, manifest_size = written[folder / MANIFEST]
+    sizes = {path: size for path, (_, size) in described.items()}
+    sizes[MANIFEST] = manifest_size
     manifest["files"] = {**manifest["files"], MANIFEST: manifest_sha256}
     # The journal's model record (and the server's autolog.model tag, even when the file
     # list does not fit in it) keeps the manifest's own sha256: load_model checks it first.

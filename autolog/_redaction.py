@@ -121,6 +121,10 @@ def _names_credential(words: list[str]) -> bool:
     return False
 
 
+#: Texts up to this many characters keep their scrubbed form, per redactor (4,096 of them).
+SCRUB_CACHED_LENGTH = 512
+
+
 class Redactor:
     """The key rule with a user's ``redact_keys``/``keep_keys``, and the value scan."""
 
@@ -128,6 +132,9 @@ class Redactor:
         self.redact_keys = tuple(_normal(p) for p in redact_keys)
         self.keep_keys = tuple(_normal(p) for p in keep_keys)
         self.is_secret_key = functools.lru_cache(maxsize=4096)(self._is_secret_key)
+        # A sweep logs the same short texts run after run (the script, the host, a param's
+        # value): each is scanned once. Long texts (a config file, a command line) are not kept.
+        self._scrub_short = functools.lru_cache(maxsize=4096)(self._scrub)
 
     def _is_secret_key(self, key: str) -> bool:
         names = (_normal(key), _normal(key.rsplit(".", 1)[-1]))
@@ -160,10 +167,16 @@ class Redactor:
         """Replace every secret shape inside ``text``; the rest stays as it was."""
         if len(text) < 8:
             return text
+        if len(text) <= SCRUB_CACHED_LENGTH:
+            return self._scrub_short(text)
+        return self._scrub(text)
+
+    def _scrub(self, text: str) -> str:
         if "://" in text:
             text = _URL_CREDENTIALS.sub(_hide_url_credentials, text)
-        for pattern, replacement in _SHAPES:
-            text = pattern.sub(replacement, text)
+        for hints, pattern, replacement in _SHAPES:
+            if any(hint in text for hint in hints):
+                text = pattern.sub(replacement, text)
         if "=" in text or ":" in text:
             text = self._hide_pairs(_PAIR, text)
         if "--" in text:
@@ -222,31 +235,55 @@ _FLAG_PAIR = re.compile(
 _AUTH_HEADER = re.compile(
     r"\b(?P<scheme>Bearer|Basic|Token)\s+(?P<credential>[A-Za-z0-9\-._~+/]{8,}=*)"
 )
-_SHAPES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),
+#: Secret shapes: (literals one of which every match contains, pattern, replacement).
+#: The literals are looked for first (``in``, in C): a text holding none of them cannot
+#: match, so most texts pay a few substring checks instead of a regex scan per shape.
+_SHAPES: list[tuple[tuple[str, ...], re.Pattern[str], str]] = [
     (
+        ("eyJ",),
+        re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
+        REDACTED,
+    ),
+    (
+        ("-----BEGIN ",),
         re.compile(
             r"(-----BEGIN [A-Z ]*PRIVATE KEY-----)[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----)"
         ),
         rf"\1{REDACTED}\2",
     ),
-    (re.compile(r"\b(sk-(?:ant-|proj-|svcacct-)?)[A-Za-z0-9_\-]{20,}"), rf"\1{REDACTED}"),
-    (re.compile(r"\b((?:sk|rk)_(?:live|test)_)[0-9A-Za-z]{16,}"), rf"\1{REDACTED}"),
-    (re.compile(r"\b(hf_)[A-Za-z0-9]{30,}"), rf"\1{REDACTED}"),
-    (re.compile(r"\b(A(?:KIA|SIA|BIA|CCA|GPA|IDA|ROA|NPA|NVA))[A-Z0-9]{16}\b"), rf"\1{REDACTED}"),
-    (re.compile(r"\b(gh[pousr]_)[A-Za-z0-9]{30,}"), rf"\1{REDACTED}"),
-    (re.compile(r"\b(github_pat_)[A-Za-z0-9_]{22,}"), rf"\1{REDACTED}"),
-    (re.compile(r"\b(glpat-)[A-Za-z0-9_\-]{20,}"), rf"\1{REDACTED}"),
-    (re.compile(r"\b(xox[abposr]-)[A-Za-z0-9\-]{10,}"), rf"\1{REDACTED}"),
-    (re.compile(r"(hooks\.slack\.com/services/)[A-Za-z0-9/]+"), rf"\1{REDACTED}"),
-    (re.compile(r"\b(AIza)[0-9A-Za-z_\-]{35}"), rf"\1{REDACTED}"),
-    (re.compile(r"\b(ya29\.)[0-9A-Za-z_\-]{20,}"), rf"\1{REDACTED}"),
-    (re.compile(r"\b(npm_)[A-Za-z0-9]{36}"), rf"\1{REDACTED}"),
-    (re.compile(r"\b(pypi-)[A-Za-z0-9_\-]{50,}"), rf"\1{REDACTED}"),
-    (re.compile(r"\b(dapi)[0-9a-f]{32}"), rf"\1{REDACTED}"),
-    (re.compile(r"\b(r8_)[A-Za-z0-9]{30,}"), rf"\1{REDACTED}"),
-    (re.compile(r"\b(gsk_)[A-Za-z0-9]{40,}"), rf"\1{REDACTED}"),
-    (re.compile(r"\b(SG\.)[\w\-]{16,}\.[\w\-]{16,}"), rf"\1{REDACTED}"),
+    (("sk-",), re.compile(r"\b(sk-(?:ant-|proj-|svcacct-)?)[A-Za-z0-9_\-]{20,}"), rf"\1{REDACTED}"),
+    (
+        ("sk_live_", "sk_test_", "rk_live_", "rk_test_"),
+        re.compile(r"\b((?:sk|rk)_(?:live|test)_)[0-9A-Za-z]{16,}"),
+        rf"\1{REDACTED}",
+    ),
+    (("hf_",), re.compile(r"\b(hf_)[A-Za-z0-9]{30,}"), rf"\1{REDACTED}"),
+    (
+        ("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA"),
+        re.compile(r"\b(A(?:KIA|SIA|BIA|CCA|GPA|IDA|ROA|NPA|NVA))[A-Z0-9]{16}\b"),
+        rf"\1{REDACTED}",
+    ),
+    (
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+        re.compile(r"\b(gh[pousr]_)[A-Za-z0-9]{30,}"),
+        rf"\1{REDACTED}",
+    ),
+    (("github_pat_",), re.compile(r"\b(github_pat_)[A-Za-z0-9_]{22,}"), rf"\1{REDACTED}"),
+    (("glpat-",), re.compile(r"\b(glpat-)[A-Za-z0-9_\-]{20,}"), rf"\1{REDACTED}"),
+    (("xox",), re.compile(r"\b(xox[abposr]-)[A-Za-z0-9\-]{10,}"), rf"\1{REDACTED}"),
+    (
+        ("hooks.slack.com/services/",),
+        re.compile(r"(hooks\.slack\.com/services/)[A-Za-z0-9/]+"),
+        rf"\1{REDACTED}",
+    ),
+    (("AIza",), re.compile(r"\b(AIza)[0-9A-Za-z_\-]{35}"), rf"\1{REDACTED}"),
+    (("ya29.",), re.compile(r"\b(ya29\.)[0-9A-Za-z_\-]{20,}"), rf"\1{REDACTED}"),
+    (("npm_",), re.compile(r"\b(npm_)[A-Za-z0-9]{36}"), rf"\1{REDACTED}"),
+    (("pypi-",), re.compile(r"\b(pypi-)[A-Za-z0-9_\-]{50,}"), rf"\1{REDACTED}"),
+    (("dapi",), re.compile(r"\b(dapi)[0-9a-f]{32}"), rf"\1{REDACTED}"),
+    (("r8_",), re.compile(r"\b(r8_)[A-Za-z0-9]{30,}"), rf"\1{REDACTED}"),
+    (("gsk_",), re.compile(r"\b(gsk_)[A-Za-z0-9]{40,}"), rf"\1{REDACTED}"),
+    (("SG.",), re.compile(r"\b(SG\.)[\w\-]{16,}\.[\w\-]{16,}"), rf"\1{REDACTED}"),
 ]
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from .._config import Config
 from .._datasets import record_inputs
+from .._model_files import write_model_file
 from ..errors import ConfigurationError
 from ..hookspecs import hookimpl
 from ..integration import Integration, fit_run, is_metric_value, start_fit_run
@@ -252,7 +253,7 @@ def autolog_save_model(model: Any, path: Path, config: Config) -> dict[str, Any]
     except Exception as exc:  # a class defined inside a function, a lambda in a param...
         warn_not_picklable(model, exc)
         return None
-    (path / "model.pkl").write_bytes(data)
+    write_model_file(path / "model.pkl", data)
     return {
         "flavor": "sklearn",
         "framework_version": sklearn.__version__,

@@ -47,6 +47,7 @@ from typing import Any
 
 from .._config import Config
 from .._datasets import record_inputs, statsmodels_data
+from .._model_files import write_model_file
 from ..hookspecs import hookimpl
 from ..integration import Integration, fit_run, is_metric_value
 from ._common import SubclassPatcher, caller_module, log_model_if_picklable, warn_not_picklable
@@ -299,7 +300,7 @@ def autolog_save_model(model: Any, path: Path, config: Config) -> dict[str, Any]
     import statsmodels
 
     try:
-        model.save(str(path / "results.pickle"))
+        _save(model, path / "results.pickle")
     except Exception as exc:  # a lambda given to fit(callback=...) is kept in the results
         (path / "results.pickle").unlink(missing_ok=True)
         warn_not_picklable(model, exc)
@@ -309,6 +310,20 @@ def autolog_save_model(model: Any, path: Path, config: Config) -> dict[str, Any]
         "framework_version": statsmodels.__version__,
         "serialization": "statsmodels.save",
     }
+
+
+def _save(results: Any, path: Path) -> None:
+    """What ``results.save(path)`` writes, from memory: statsmodels' own ``save`` methods
+    are ``pickle.dump(results, file, protocol=-1)``, byte for byte the same as this, which
+    lets the manifest hash the bytes instead of reading the file back. A ``save`` that is
+    not statsmodels' own (a subclass of the user's) is called as it is."""
+    import pickle
+
+    save = getattr(type(results), "save", None)
+    if not getattr(save, "__module__", "").startswith("statsmodels."):
+        results.save(str(path))
+        return
+    write_model_file(path, pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 @hookimpl

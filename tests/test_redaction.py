@@ -136,6 +136,20 @@ class TestSettings:
         finally:
             _redaction.configure()
 
+    def test_a_text_scanned_before_follows_the_new_settings(self) -> None:
+        """Short texts keep their scanned form per configuration: a text seen under one set
+        of keys is scanned anew under another, and a long one gets the same answer."""
+        text = "mode=fast seed=12345"
+        before = Redactor()
+        assert before.scrub(text) == before.scrub(text) == text
+        after = Redactor(redact_keys=["seed"])
+        assert after.scrub(text) == after.scrub(text) == "mode=fast seed=***"
+        assert before.scrub(text) == text
+        long_text = "x " * _redaction.SCRUB_CACHED_LENGTH + text
+        assert (
+            after.scrub(long_text) == "x " * _redaction.SCRUB_CACHED_LENGTH + "mode=fast seed=***"
+        )
+
     def test_argv_follows_the_settings(self) -> None:
         """The command line obeys the same keep and redact lists."""
         redactor = Redactor(redact_keys=["seed"], keep_keys=["auth"])

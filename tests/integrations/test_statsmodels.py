@@ -67,6 +67,24 @@ class ResultsWithBrokenAic(RegressionResults):
         raise np.linalg.LinAlgError("singular matrix")
 
 
+class ResultsSavedTheirOwnWay(RegressionResults):
+    """A user's results class with its own save(): autolog must call it, not pickle around it."""
+
+    saves: list[str] = []
+
+    def save(self, fname, remove_data=False):
+        type(self).saves.append(str(fname))
+        super().save(fname, remove_data)
+
+
+class OLSSavedTheirOwnWay(sm.OLS):
+    def fit(self):
+        fitted = super().fit()
+        return ResultsSavedTheirOwnWay(
+            self, fitted.params, fitted.normalized_cov_params, scale=fitted.scale
+        )
+
+
 class TestRunPerFit:
     def test_formula_regression_records_formula_and_statistics(self, store: Path) -> None:
         """An OLS fit from a formula: the formula, R2 and F statistics; no summary is made."""
@@ -201,6 +219,28 @@ class TestModel:
         pd.testing.assert_series_equal(loaded_ols.predict(frame), ols.predict(frame))
         loaded_smoothing = autolog.load_model(runs["ExponentialSmoothing"].id)
         pd.testing.assert_series_equal(loaded_smoothing.forecast(6), smoothing.forecast(6))
+
+    def test_saved_file_is_byte_for_byte_what_results_save_writes(
+        self, store: Path, tmp_path: Path
+    ) -> None:
+        """autolog pickles statsmodels' results itself (to hash them in memory): the file is
+        exactly what their own save() writes, so statsmodels and MLflow load it alike."""
+        results = ARIMA(monthly_series(), order=(2, 1, 1)).fit()
+        run = only_run()
+        results.save(str(tmp_path / "own.pickle"))
+        saved = store / run.id / "artifacts" / "model" / "results.pickle"
+        assert saved.read_bytes() == (tmp_path / "own.pickle").read_bytes()
+
+    def test_a_save_method_of_the_users_is_called(self, store: Path) -> None:
+        """A results class of the user's that overrides save() is saved through it."""
+        frame = regression_frame()
+        ResultsSavedTheirOwnWay.saves.clear()
+        results = OLSSavedTheirOwnWay(frame.y, sm.add_constant(frame[["x", "z"]])).fit()
+        run = only_run()
+        assert len(ResultsSavedTheirOwnWay.saves) == 1
+        assert ResultsSavedTheirOwnWay.saves[0].endswith("results.pickle")
+        loaded = autolog.load_model(run.id)
+        np.testing.assert_allclose(loaded.params, results.params)
 
     def test_results_that_cannot_be_pickled_leave_a_run_without_model(self, store: Path) -> None:
         """A lambda given to fit() makes results unpicklable: a warning, no model, rest kept."""
