@@ -329,9 +329,15 @@ _active = default
 
 
 def configure(redact_keys: Iterable[str] = (), keep_keys: Iterable[str] = ()) -> None:
-    """Use ``redact_keys``/``keep_keys`` (from :class:`autolog.Config`) from now on."""
+    """Use ``redact_keys``/``keep_keys`` (from :class:`autolog.Config`) from now on.
+
+    The same keys keep the redactor in force, and with it what it has already
+    scanned: a notebook cell that calls ``autolog()`` again starts no colder.
+    """
     global _active
-    _active = Redactor(redact_keys, keep_keys)
+    wanted = Redactor(redact_keys, keep_keys)
+    if (wanted.redact_keys, wanted.keep_keys) != (_active.redact_keys, _active.keep_keys):
+        _active = wanted
 
 
 def active() -> Redactor:

@@ -150,6 +150,19 @@ class TestSettings:
             after.scrub(long_text) == "x " * _redaction.SCRUB_CACHED_LENGTH + "mode=fast seed=***"
         )
 
+    def test_the_same_settings_keep_the_redactor_and_new_ones_replace_it(self) -> None:
+        """autolog() called again with the same keys keeps what was scanned; other keys apply."""
+        try:
+            _redaction.configure(["seed"], [])
+            kept = _redaction.active()
+            _redaction.configure(["seed"], [])
+            assert _redaction.active() is kept
+            _redaction.configure(["seed", "salt"], [])
+            assert _redaction.active() is not kept
+            assert _redaction.active().redact("salt", "abc") == "***"
+        finally:
+            _redaction.configure()
+
     def test_argv_follows_the_settings(self) -> None:
         """The command line obeys the same keep and redact lists."""
         redactor = Redactor(redact_keys=["seed"], keep_keys=["auth"])
