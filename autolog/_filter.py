@@ -35,9 +35,9 @@ import functools
 import operator
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any, NamedTuple, NoReturn
 
+from autolog._plain import Frozen
 from autolog.errors import InvalidFilterError
 
 __all__ = ["Comparison", "OrderClause", "RunFilter", "parse_filter", "parse_order_by", "sort_runs"]
@@ -87,14 +87,18 @@ class _Token(NamedTuple):
     pos: int
 
 
-@dataclass(frozen=True)
-class Comparison:
+class Comparison(Frozen):
     """One ``identifier op value`` clause; ``value`` is a number, a string or a tuple (IN)."""
 
     kind: str
     key: str
     op: str
     value: float | int | str | tuple[str, ...]
+
+    def __init__(
+        self, kind: str, key: str, op: str, value: float | int | str | tuple[str, ...]
+    ) -> None:
+        self._set(kind=kind, key=key, op=op, value=value)
 
     def matches(self, run: Any) -> bool:
         """Whether ``run`` satisfies this clause; a missing value never does."""
@@ -110,24 +114,28 @@ class Comparison:
         return _COMPARE[self.op](actual, self.value)
 
 
-@dataclass(frozen=True)
-class RunFilter:
+class RunFilter(Frozen):
     """A parsed filter: the conjunction of ``clauses``; no clauses matches every run."""
 
-    clauses: tuple[Comparison, ...] = ()
+    clauses: tuple[Comparison, ...]
+
+    def __init__(self, clauses: tuple[Comparison, ...] = ()) -> None:
+        self._set(clauses=clauses)
 
     def matches(self, run: Any) -> bool:
         """Whether ``run`` satisfies every clause."""
         return all(clause.matches(run) for clause in self.clauses)
 
 
-@dataclass(frozen=True)
-class OrderClause:
+class OrderClause(Frozen):
     """One parsed order-by term."""
 
     kind: str
     key: str
-    ascending: bool = True
+    ascending: bool
+
+    def __init__(self, kind: str, key: str, ascending: bool = True) -> None:
+        self._set(kind=kind, key=key, ascending=ascending)
 
 
 def _is_numeric(kind: str, key: str) -> bool:

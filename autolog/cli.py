@@ -223,6 +223,22 @@ def _positive_int(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``autolog`` console script; returns the exit code."""
+    # argparse asks gettext for each of the ~50 messages of the parser; for a locale without
+    # argparse catalogues (the usual case) gettext searches the locale folders again for
+    # every message: 9 ms of each command. Each message is looked up once here; argparse's
+    # own lookup is put back afterwards, for a caller that runs main() in its own process.
+    import functools
+    import gettext
+
+    lookup = argparse._  # type: ignore[attr-defined]  # argparse's module-level gettext
+    argparse._ = functools.lru_cache(maxsize=None)(gettext.gettext)  # type: ignore[attr-defined]
+    try:
+        return _main(argv)
+    finally:
+        argparse._ = lookup  # type: ignore[attr-defined]
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

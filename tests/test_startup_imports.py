@@ -135,3 +135,39 @@ def test_every_public_name_resolves() -> None:
             assert getattr(importlib.import_module(value.__module__), name) is value, name
     assert autolog.hookimpl is autolog.hookspecs.hookimpl
     assert set(autolog.__all__) <= set(dir(autolog))
+
+
+LIST_PROBE = """
+import io, json, sys
+from contextlib import redirect_stdout
+import autolog
+autolog.autolog()
+with autolog.start_run(name="one"):
+    pass
+before = set(sys.modules)
+from autolog.cli import main
+with redirect_stdout(io.StringIO()) as listing:
+    assert main(["runs", "ls", "-n", "20"]) == 0
+assert "one" in listing.getvalue()
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+
+#: A local `autolog runs ls` reads the index: it has no use for these (issue 16, whose
+#: target is its wall time, interpreter included).
+NOT_FOR_A_LOCAL_LISTING = (
+    "autolog._delivery",  # where records are headed: for shipping and syncing
+    "autolog._fallback",  # answering from the journal while a remote backend is away
+    "autolog._shipper",
+    "dataclasses",
+    "hashlib",  # OpenSSL's loading, through the delivery ids
+    "pluggy",
+)
+
+
+def test_a_local_listing_imports_only_what_it_reads_with(tmp_path: Path) -> None:
+    """`runs ls` on the local store imports neither the delivery machinery nor dataclasses."""
+    result = fresh_python(LIST_PROBE, tmp_path)
+    assert result.returncode == 0, result.stderr
+    imported = set(json.loads(result.stdout))
+    assert "autolog._index" in imported  # the listing did read the index
+    assert sorted(name for name in NOT_FOR_A_LOCAL_LISTING if name in imported) == []
