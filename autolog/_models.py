@@ -69,7 +69,7 @@ def _save_into(
     described = {**manifest, "python_version": platform.python_version()}
     write_mlmodel(folder, described, name, requirements=requirements, written_requirements=True)
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
-    described = {p.relative_to(folder).as_posix(): digest_and_size(p, written) for p in files}
+    on_disk = {p.relative_to(folder).as_posix(): digest_and_size(p, written) for p in files}
     manifest = {
         **environment,
         **manifest,
@@ -78,11 +78,11 @@ def _save_into(
         "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
         "python_version": platform.python_version(),
         "autolog_version": __version__,
-        "files": {path: sha256 for path, (sha256, _) in described.items()},
+        "files": {path: sha256 for path, (sha256, _) in on_disk.items()},
     }
     write_model_file(folder / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
     manifest_sha256, manifest_size = written[folder / MANIFEST]
-    sizes = {path: size for path, (_, size) in described.items()}
+    sizes = {path: size for path, (_, size) in on_disk.items()}
     sizes[MANIFEST] = manifest_size
     manifest["files"] = {**manifest["files"], MANIFEST: manifest_sha256}
     # The journal's model record (and the server's autolog.model tag, even when the file
