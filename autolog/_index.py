@@ -19,9 +19,10 @@ before it answers (:meth:`RunIndex.refresh`):
   folder listed and every journal stat'ed (a *sweep*);
 * otherwise only the runs not yet ended are stat'ed (a few, typically), and,
   once :data:`SWEEP_INTERVAL` seconds have passed since the ended runs were last
-  all checked, :data:`SWEEP_SLICE` more of them, in run id order from where the
-  previous read stopped: that is how a hand-edited journal of an ended run is
-  noticed, without any one read paying for a whole sweep (1.4 s at 100,000 runs);
+  all checked, some more of them, in run id order from where the previous read
+  stopped (at most :data:`SWEEP_SLICE`, and no more than :data:`SWEEP_BUDGET_S`
+  of stats): that is how a hand-edited journal of an ended run is noticed,
+  without any one read paying for a whole sweep (1.4 s at 100,000 runs);
 * a changed journal is read from the offset the index reached, after checking
   that the bytes before it are the ones read last time (first and last line
   checksums); an ended run that changed, or a journal that shrank or was
@@ -56,8 +57,12 @@ if TYPE_CHECKING:
 INDEX_FORMAT = "2"
 #: Seconds after which the ended runs are checked again when nothing signalled a change.
 SWEEP_INTERVAL = 30.0
-#: Ended runs that one read checks, while such a check is due (about 20 ms here).
+#: Ended runs that one read checks at most, while such a check is due.
 SWEEP_SLICE = 2000
+#: ... and the time it may spend on them past the first SWEEP_LEAST (a stat costs 5-20 us
+#: on this machine's disk, so 2,000 stats were 10-40 ms added to a read that fell due).
+SWEEP_BUDGET_S = 0.004
+SWEEP_LEAST = 100
 #: Runs caught up per write transaction, so other readers are never held long.
 BATCH_RUNS = 200
 INDEX_NAME = "index.sqlite3"
@@ -223,22 +228,15 @@ class RunIndex:
             # matches all rows, and it scanned the table (58 ms a read at 100,000 runs).
             query = "SELECT run_id, signature FROM runs INDEXED BY runs_by_status WHERE status = ?"
             known = dict(conn.execute(query, (RUNNING,)))
-            if time.time() - swept > SWEEP_INTERVAL:
-                cursor = meta.get("sweep_cursor") or ""
-                query = (
-                    "SELECT run_id, signature FROM runs WHERE run_id > ? ORDER BY run_id LIMIT ?"
-                )
-                ended = dict(conn.execute(query, (cursor, SWEEP_SLICE)))
-                known.update(ended)
-                if len(ended) < SWEEP_SLICE:  # the last slice: every run has been checked
-                    checked = {"sweep_cursor": "", "swept_at": str(time.time())}
-                else:
-                    checked = {"sweep_cursor": max(ended)}
             signatures = {}
             for run_id in known:
                 signature = self.source.signature(run_id)
                 if signature is not None:
                     signatures[run_id] = signature
+            if time.time() - swept > SWEEP_INTERVAL:
+                checked = self._check_ended_slice(
+                    conn, meta.get("sweep_cursor") or "", known, signatures
+                )
         gone = [run_id for run_id in known if run_id not in signatures]
         changed = [(r, s) for r, s in signatures.items() if known.get(r) != _text(s)]
         for start in range(0, len(changed), BATCH_RUNS):
@@ -262,6 +260,39 @@ class RunIndex:
                         _analyze(conn)
                         stamp["analyzed_runs"] = str(len(signatures))
                     conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", stamp.items())
+
+    def _check_ended_slice(
+        self,
+        conn: sqlite3.Connection,
+        cursor: str,
+        known: dict[str, str],
+        signatures: dict[str, Signature],
+    ) -> dict[str, str]:
+        """Stat the next ended runs after ``cursor``, in run id order, into ``known`` and
+        ``signatures``: at most :data:`SWEEP_SLICE` of them and, past the first
+        :data:`SWEEP_LEAST`, only while :data:`SWEEP_BUDGET_S` lasts, so a read that falls
+        due pays a few milliseconds however slow the disk's stats are today. Returns where
+        the next read goes on (the meta entries to store)."""
+        deadline = time.perf_counter() + SWEEP_BUDGET_S
+        rows = conn.execute(
+            "SELECT run_id, signature FROM runs WHERE run_id > ? ORDER BY run_id LIMIT ?",
+            (cursor, SWEEP_SLICE),
+        )
+        count, last = 0, cursor
+        try:
+            for run_id, indexed in rows:
+                known[run_id] = indexed
+                signature = self.source.signature(run_id)
+                if signature is not None:
+                    signatures[run_id] = signature
+                count, last = count + 1, run_id
+                if count >= SWEEP_LEAST and time.perf_counter() > deadline:
+                    return {"sweep_cursor": last}
+        finally:
+            rows.close()
+        if count < SWEEP_SLICE:  # the last slice: every run has been checked
+            return {"sweep_cursor": "", "swept_at": str(time.time())}
+        return {"sweep_cursor": last}
 
     def _catch_up(self, conn: sqlite3.Connection, run_id: str, signature: Signature) -> None:
         """Bring one run's rows up to its journal (inside a write transaction)."""

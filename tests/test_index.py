@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,35 @@ def edited_by_hand(store: Path) -> autolog.RunRecord:
     lines = [ln for ln in journal.read_bytes().splitlines(keepends=True) if b'"params"' not in ln]
     journal.write_bytes(lines[0] + encode(["params", {"model": "edited"}]) + b"".join(lines[1:]))
     return run
+
+
+def reads_of_slices(
+    store: Path, edited: autolog.RunRecord, monkeypatch: pytest.MonkeyPatch
+) -> list[int]:
+    """The journals each search stats, read after read, until every run was checked once;
+    asserts that ``edited`` is found from its slice's read on, and not before."""
+    an_hour_ago = time.time() - 3600  # a store folder's fresh mtime makes every read sweep
+    os.utime(store, (an_hour_ago, an_hour_ago))
+    total = len(autolog.search_runs())  # the one sweep that the changed mtime asks for
+    stats: list[str] = []
+    signature = LocalStore.signature
+
+    def counted(self: LocalStore, run_id: str) -> object:
+        stats.append(run_id)
+        return signature(self, run_id)
+
+    monkeypatch.setattr(LocalStore, "signature", counted)
+    per_read, found, checked = [], [], set()
+    while len(checked) < total:
+        stats.clear()
+        found.append([r.id for r in autolog.search_runs(filter="params.model = 'edited'")])
+        per_read.append(len(stats))
+        checked.update(stats)
+        assert len(per_read) < 20, "the slices do not go round the store"
+    noticed = found.index([edited.id])
+    assert found[:noticed] == [[]] * noticed
+    assert found[noticed:] == [[edited.id]] * (len(found) - noticed)
+    return per_read
 
 
 class TestAnswers:
@@ -289,21 +319,19 @@ class TestRepair:
         monkeypatch.setattr(_index, "SWEEP_INTERVAL", 0.0)
         monkeypatch.setattr(_index, "SWEEP_SLICE", 4)
         run = edited_by_hand(store)
-        stats: list[str] = []
-        signature = LocalStore.signature
+        assert reads_of_slices(store, run, monkeypatch) == [4, 4, 4, 2]  # 14 runs
 
-        def counted(self: LocalStore, run_id: str) -> object:
-            stats.append(run_id)
-            return signature(self, run_id)
-
-        monkeypatch.setattr(LocalStore, "signature", counted)
-        seen = []
-        for _ in range(4):  # 14 runs, 4 a read: every run checked within 4 reads
-            stats.clear()
-            seen.append(autolog.get_run(run.id).params.get("model"))
-            assert 0 < len(stats) <= 4
-        assert "edited" in seen  # noticed when its slice came round ...
-        assert seen[seen.index("edited") :] == ["edited"] * (len(seen) - seen.index("edited"))
+    def test_a_slow_disk_shortens_the_slice_not_the_check(
+        self, built, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Past its first few stats a slice stops when its time is spent (stats cost more on a
+        busy disk), and the next read goes on from there: every run is still checked."""
+        store, _reference = built
+        monkeypatch.setattr(_index, "SWEEP_INTERVAL", 0.0)
+        monkeypatch.setattr(_index, "SWEEP_BUDGET_S", 0.0)
+        monkeypatch.setattr(_index, "SWEEP_LEAST", 3)
+        run = edited_by_hand(store)
+        assert reads_of_slices(store, run, monkeypatch) == [3, 3, 3, 3, 2]
 
     def test_run_folder_copied_in(self, built, tmp_path: Path) -> None:
         store, reference = built
