@@ -3,8 +3,10 @@
 One daemon thread per process samples the machine every ``system_metrics_interval``
 seconds (default 10) and logs the sample to each open top-level run that has
 been open for at least one interval, so a 2 ms fit gets no system points and a
-sweep of a thousand fits starts no thread per fit. The training thread only
-adds and removes runs from a watch list; it never samples and never waits for a
+sweep of a thousand fits starts no thread per fit, nor wakes the one thread per
+fit: it looks at its watch list when the first run there falls due, and a run
+that starts is only added to the list unless it falls due sooner. The training
+thread only adds and removes runs; it never samples and never waits for a
 sample (the sampler holds the watch-list lock only while appending records,
 microseconds, never while psutil or NVML are measuring).
 
@@ -24,6 +26,7 @@ chart them alike; MLflow has no per-process memory figure, which is logged as
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -74,19 +77,29 @@ class Sampler:
         self._collectors = collectors
         self._thread: threading.Thread | None = None
         self._stopped = False
+        #: When the thread looks at the watch list next (monotonic; inf: not until notified).
+        #: A run due no earlier needs no notify: waking the thread at each fit's start cost
+        #: a sweep of short fits a thread switch each (0.2 ms or more of a 2-core machine).
+        self._looks_at = math.inf
+        self._watched_since_look = False
+        self._last_interval = 10.0
         self.samples = 0
+        self.looks = 0  # times the thread woke and looked at the watch list
         self.failures: list[str] = []
 
     def watch(self, run: Any, interval: float) -> None:
         """Start sampling ``run`` one ``interval`` from now (starts the thread once)."""
         with self._lock:
-            self._runs[run.id] = _Watched(run, interval)
+            watched = self._runs[run.id] = _Watched(run, interval)
+            self._watched_since_look = True
+            self._last_interval = interval
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._loop, name="autolog-system-metrics", daemon=True
                 )
                 self._thread.start()
-            self._changed.notify()
+            if watched.due < self._looks_at:
+                self._changed.notify()
 
     def forget(self, run: Any) -> None:
         """Stop sampling ``run``; after this returns no further point is written to it."""
@@ -111,14 +124,21 @@ class Sampler:
             return
         while True:
             with self._lock:
-                while not self._runs and not self._stopped:
-                    self._changed.wait()
+                self.looks += 1
                 if self._stopped:
                     return
-                wait = min(w.due for w in self._runs.values()) - time.monotonic()
+                if self._runs:
+                    wait = min(w.due for w in self._runs.values()) - time.monotonic()
+                elif self._watched_since_look:  # runs come and go (a sweep): look again
+                    wait = self._last_interval  # in an interval, when the next is due
+                else:  # none came since the last look: sleep until one does
+                    wait = math.inf
+                self._watched_since_look = False
                 if wait > 0:
-                    self._changed.wait(wait)
-                    continue  # a run may have ended or started meanwhile: look again
+                    self._looks_at = time.monotonic() + wait
+                    self._changed.wait(None if wait == math.inf else wait)
+                    self._looks_at = math.inf  # looking now: a run watched meanwhile
+                    continue  # may have ended or started meanwhile: look again
             sample = self._sample(collectors)
             now = time.monotonic()
             with self._lock:

@@ -86,6 +86,23 @@ class TestSampling:
         assert all(not system_keys(run_id) for run_id in ids)
         assert len(sampler_threads()) == 1
 
+    def test_a_sweep_of_short_runs_does_not_wake_the_sampler_per_run(
+        self, store: Path, fresh_sampler: None
+    ) -> None:
+        """The thread looks at its watch list when a run falls due, about once an interval,
+        not at each run's start: a switch to it per fit costs a sweep of 2 ms fits."""
+        autolog.autolog(backend=str(store), system_metrics_interval=1)
+        started = time.monotonic()
+        for _ in range(200):
+            with autolog.start_run():
+                pass
+        time.sleep(0.2)
+        looks = _system_metrics.sampler().looks
+        assert looks <= 3 + 2 * (time.monotonic() - started), looks
+        with autolog.start_run(), autolog.start_run():  # a child starts no wake either
+            pass
+        assert _system_metrics.sampler().looks <= looks + 1
+
     def test_child_runs_are_not_sampled(self, store: Path, fresh_sampler: None) -> None:
         """Only the top-level run gets system metrics; its children share the same machine."""
         autolog.autolog(backend=str(store), system_metrics_interval=1)
