@@ -21,7 +21,8 @@ before it answers (:meth:`RunIndex.refresh`):
   once :data:`SWEEP_INTERVAL` seconds have passed since the ended runs were last
   all checked, some more of them, in run id order from where the previous read
   stopped (at most :data:`SWEEP_SLICE`, and no more than :data:`SWEEP_BUDGET_S`
-  of stats): that is how a hand-edited journal of an ended run is noticed,
+  of stats, by a process at most every :data:`SLICE_GAP_S`): that is how a
+  hand-edited journal of an ended run is noticed,
   without any one read paying for a whole sweep (1.4 s at 100,000 runs);
 * a changed journal is read from the offset the index reached, after checking
   that the bytes before it are the ones read last time (first and last line
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sqlite3
 import threading
@@ -63,6 +65,9 @@ SWEEP_SLICE = 2000
 #: on this machine's disk, so 2,000 stats were 10-40 ms added to a read that fell due).
 SWEEP_BUDGET_S = 0.004
 SWEEP_LEAST = 100
+#: ... and one process checks a slice at most once a second: a UI or a notebook that reads
+#: many times a second pays it once, not at each read.
+SLICE_GAP_S = 1.0
 #: Runs caught up per write transaction, so other readers are never held long.
 BATCH_RUNS = 200
 INDEX_NAME = "index.sqlite3"
@@ -111,6 +116,7 @@ class RunIndex:
         self.path = folder / INDEX_NAME if folder is not None else None
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
+        self._sliced_at = -math.inf  # monotonic time of this process's last slice check
 
     # -- the connection, rebuilt when damaged ------------------------------------
 
@@ -233,7 +239,9 @@ class RunIndex:
                 signature = self.source.signature(run_id)
                 if signature is not None:
                     signatures[run_id] = signature
-            if time.time() - swept > SWEEP_INTERVAL:
+            due = time.time() - swept > SWEEP_INTERVAL
+            if due and time.monotonic() - self._sliced_at >= SLICE_GAP_S:
+                self._sliced_at = time.monotonic()
                 checked = self._check_ended_slice(
                     conn, meta.get("sweep_cursor") or "", known, signatures
                 )

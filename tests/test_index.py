@@ -90,10 +90,11 @@ def edited_by_hand(store: Path) -> autolog.RunRecord:
 
 
 def reads_of_slices(
-    store: Path, edited: autolog.RunRecord, monkeypatch: pytest.MonkeyPatch
+    store: Path, edited: autolog.RunRecord, monkeypatch: pytest.MonkeyPatch, reads: int = 0
 ) -> list[int]:
-    """The journals each search stats, read after read, until every run was checked once;
-    asserts that ``edited`` is found from its slice's read on, and not before."""
+    """The journals each search stats, read after read, until every run was checked once
+    (or for ``reads`` reads); asserts that ``edited`` is found from its slice's read on,
+    and not before."""
     an_hour_ago = time.time() - 3600  # a store folder's fresh mtime makes every read sweep
     os.utime(store, (an_hour_ago, an_hour_ago))
     total = len(autolog.search_runs())  # the one sweep that the changed mtime asks for
@@ -106,13 +107,13 @@ def reads_of_slices(
 
     monkeypatch.setattr(LocalStore, "signature", counted)
     per_read, found, checked = [], [], set()
-    while len(checked) < total:
+    while len(per_read) < reads if reads else len(checked) < total:
         stats.clear()
         found.append([r.id for r in autolog.search_runs(filter="params.model = 'edited'")])
         per_read.append(len(stats))
         checked.update(stats)
         assert len(per_read) < 20, "the slices do not go round the store"
-    noticed = found.index([edited.id])
+    noticed = found.index([edited.id]) if [edited.id] in found else len(found)
     assert found[:noticed] == [[]] * noticed
     assert found[noticed:] == [[edited.id]] * (len(found) - noticed)
     return per_read
@@ -317,9 +318,21 @@ class TestRepair:
         and a journal edited by hand is read again when its slice comes round."""
         store, _reference = built
         monkeypatch.setattr(_index, "SWEEP_INTERVAL", 0.0)
+        monkeypatch.setattr(_index, "SLICE_GAP_S", 0.0)
         monkeypatch.setattr(_index, "SWEEP_SLICE", 4)
         run = edited_by_hand(store)
         assert reads_of_slices(store, run, monkeypatch) == [4, 4, 4, 2]  # 14 runs
+
+    def test_a_process_reading_often_checks_a_slice_once_a_second(
+        self, built, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A UI or a notebook reading many times a second pays for a slice once a second."""
+        store, _reference = built
+        monkeypatch.setattr(_index, "SWEEP_INTERVAL", 0.0)
+        monkeypatch.setattr(_index, "SWEEP_SLICE", 4)
+        run = edited_by_hand(store)
+        monkeypatch.setattr(_index, "SLICE_GAP_S", 3600.0)
+        assert reads_of_slices(store, run, monkeypatch, reads=3) == [4, 0, 0]
 
     def test_a_slow_disk_shortens_the_slice_not_the_check(
         self, built, monkeypatch: pytest.MonkeyPatch
@@ -328,6 +341,7 @@ class TestRepair:
         busy disk), and the next read goes on from there: every run is still checked."""
         store, _reference = built
         monkeypatch.setattr(_index, "SWEEP_INTERVAL", 0.0)
+        monkeypatch.setattr(_index, "SLICE_GAP_S", 0.0)
         monkeypatch.setattr(_index, "SWEEP_BUDGET_S", 0.0)
         monkeypatch.setattr(_index, "SWEEP_LEAST", 3)
         run = edited_by_hand(store)
