@@ -149,32 +149,38 @@ class TestAnswers:
     def test_pages_walked_or_planned_give_the_replay_s_answer(
         self, store: Path, monkeypatch, walk_seconds: float
     ) -> None:
-        """A filtered page in default order, walked in order or (budget spent) planned: same."""
+        """A filtered page, walked in its order (newest first, or a metric's values) or
+        (budget spent) planned: the same pages."""
         from autolog import _index_query
 
         monkeypatch.setattr(_index_query, "WALK_SECONDS", walk_seconds)
         monkeypatch.setattr(_index_query, "WALK_CHECK_EVERY", 1)
         walked = _index_query._walked
         outcomes: list[bool] = []
+        by_metric: list[str] = []
 
-        def watched(*args):
-            found = walked(*args)
+        def watched(conn, text, args):
+            found = walked(conn, text, args)
             outcomes.append(found is not None)
+            if "INDEXED BY metrics_by_key" in text:
+                by_metric.append(text)
             return found
 
         monkeypatch.setattr(_index_query, "_walked", watched)
         make_runs()
         reader = LocalStore(store)
         for filter_text in FILTERS:
-            seen, token = [], None
-            while True:
-                page = reader.journal_reader.search(None, filter_text, None, 3, token)
-                seen += [r.id for r in page.runs]
-                token = page.next_page_token
-                if token is None:
-                    break
-            assert seen == truth(store, filter_text, None), filter_text
+            for order in (None, ["metrics.loss ASC"], ["metrics.acc DESC", "params.model"]):
+                seen, token = [], None
+                while True:
+                    page = reader.journal_reader.search(None, filter_text, order, 3, token)
+                    seen += [r.id for r in page.runs]
+                    token = page.next_page_token
+                    if token is None:
+                        break
+                assert seen == truth(store, filter_text, order), (filter_text, order)
         assert set(outcomes) == {walk_seconds > 0}  # every page walked, or every walk cut short
+        assert by_metric  # the metric orders' pages were walked (or tried) too
 
     def test_cli_pages(self, store: Path) -> None:
         make_runs()
