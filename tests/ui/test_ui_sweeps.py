@@ -275,7 +275,20 @@ class TestCuration:
             polling=200,
         )
         assert page.locator("tr.row.deleted", has_text=run["name"]).count() == 1
-        page.locator("tr.row.deleted").scroll_into_view_if_needed()
+        # Into view for the screenshot. Scrolling makes the grid draw its rows again, so the
+        # row is looked up afresh at each try (an element handle may be detached meanwhile).
+        page.wait_for_function(
+            """() => {
+                const row = document.querySelector('tr.row.deleted');
+                if (!row) return false;
+                row.scrollIntoView({block: 'center'});
+                const box = row.getBoundingClientRect();
+                const wrap = document.querySelector('.grid-card .grid-wrap');
+                const view = wrap.getBoundingClientRect();
+                return box.top >= view.top && box.bottom <= view.bottom;
+            }""",
+            polling=200,
+        )
         shoot(page, f"runs-show-deleted-{grid_site.kind}")
         open_page(page, grid_site, f"/runs/{run['id']}", "run")
         page.get_by_role("button", name="Restore run").click()
