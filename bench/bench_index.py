@@ -397,17 +397,19 @@ def main() -> None:
             print(json.dumps(results[-1]), flush=True)  # each size as soon as it is measured
     if args.fill_only:
         return
+    labels = ("runs ls first page", *ORDERS, "get_run", "first ui runs page")
+    width = max(map(len, labels)) + 2
     print(
-        f"\n{'':40}"
+        f"\n{'':{width}}"
         + "".join(
             f"{'autolog ' + str(r['runs']):>16}{'mlflow ' + str(r['runs']):>16}" for r in results
         )
     )
-    for key in ("runs ls first page", *ORDERS, "get_run", "first ui runs page"):
+    for key in labels:
         cells = "".join(
             f"{r[key][0] * 1000:>13.1f} ms{r[key][1] * 1000:>13.1f} ms" for r in results
         )
-        print(f"{key:40}{cells}")
+        print(f"{key:{width}}{cells}")
     for r in results:
         print(
             f"{r['runs']} runs: filled in {r['fill_seconds']} s, index built by the first read in {r['index_build_seconds']} s"
