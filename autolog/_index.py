@@ -22,8 +22,8 @@ before it answers (:meth:`RunIndex.refresh`):
   all checked, some more of them, in run id order from where the previous read
   stopped (at most :data:`SWEEP_SLICE`, and no more than :data:`SWEEP_BUDGET_S`
   of stats, by a process at most every :data:`SLICE_GAP_S`): that is how a
-  hand-edited journal of an ended run is noticed,
-  without any one read paying for a whole sweep (1.4 s at 100,000 runs);
+  hand-edited journal of an ended run is noticed, without any one read paying
+  for a whole sweep (1.4 s at 100,000 runs);
 * a changed journal is read from the offset the index reached, after checking
   that the bytes before it are the ones read last time (first and last line
   checksums); an ended run that changed, or a journal that shrank or was

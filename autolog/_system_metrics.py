@@ -5,7 +5,7 @@ seconds (default 10) and logs the sample to each open top-level run that has
 been open for at least one interval, so a 2 ms fit gets no system points and a
 sweep of a thousand fits starts no thread per fit, nor wakes the one thread per
 fit: it looks at its watch list when the first run there falls due, and a run
-that starts is only added to the list unless it falls due sooner. The training
+that starts wakes it only if it falls due before that look. The training
 thread only adds and removes runs; it never samples and never waits for a
 sample (the sampler holds the watch-list lock only while appending records,
 microseconds, never while psutil or NVML are measuring).
