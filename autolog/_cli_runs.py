@@ -55,7 +55,8 @@ def runs_ls(args: argparse.Namespace, out: TextIO) -> int:
     if not shown:
         print("no runs" + ("" if args.deleted else " (deleted runs: --deleted)"), file=out)
         return 0
-    print(runs_table(shown, args.params, args.metrics, out), file=out)
+    ordered = bool(args.order_by)  # children then keep the asked order under their parent
+    print(runs_table(shown, args.params, args.metrics, out, ordered), file=out)
     if runs.next_page_token:
         print(f"(more runs: --page-token {runs.next_page_token}, or a larger --limit)", file=out)
     return 0
@@ -78,8 +79,14 @@ def with_parents(runs: list[RunRecord], get_run: Callable[[str], RunRecord]) -> 
     return chosen
 
 
-def fold_children(runs: list[RunRecord]) -> list[tuple[int, RunRecord]]:
-    """Order runs so each child follows its parent, with its depth; orphans stay top-level."""
+def fold_children(
+    runs: list[RunRecord], in_page_order: bool = False
+) -> list[tuple[int, RunRecord]]:
+    """Order runs so each child follows its parent, with its depth; orphans stay top-level.
+
+    Children follow in the order they ran (a grid reads as it was searched), or, with
+    ``in_page_order``, in the page's own order: the user's ``--order-by`` (best first).
+    """
     ids = {run.id for run in runs}
     children: dict[str, list[RunRecord]] = {}
     for run in runs:
@@ -89,7 +96,8 @@ def fold_children(runs: list[RunRecord]) -> list[tuple[int, RunRecord]]:
 
     def add(run: RunRecord, depth: int) -> None:
         folded.append((depth, run))
-        for child in sorted(children.get(run.id, []), key=lambda r: (r.start_time, r.id)):
+        kids = children.get(run.id, [])
+        for child in kids if in_page_order else sorted(kids, key=lambda r: (r.start_time, r.id)):
             add(child, depth + 1)
 
     for run in runs:
@@ -124,7 +132,13 @@ def _columns(requested: str | None, default: list[str]) -> list[str]:
     return [key.strip() for key in requested.split(",") if key.strip()]
 
 
-def runs_table(runs: list[RunRecord], params: str | None, metrics: str | None, out: TextIO) -> str:
+def runs_table(
+    runs: list[RunRecord],
+    params: str | None,
+    metrics: str | None,
+    out: TextIO,
+    in_page_order: bool = False,
+) -> str:
     param_keys = _columns(params, varying_params(runs))
     metric_keys = _columns(metrics, shared_metrics(runs))
     several_experiments = len({run.experiment for run in runs}) > 1
@@ -139,7 +153,7 @@ def runs_table(runs: list[RunRecord], params: str | None, metrics: str | None, o
         *metric_keys,
     ]
     rows = []
-    for depth, run in fold_children(runs):
+    for depth, run in fold_children(runs, in_page_order):
         name = "  " * (depth - 1) + "└ " + run.name if depth else run.name
         rows.append(
             [

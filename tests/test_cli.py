@@ -53,6 +53,22 @@ class TestRuns:
         out = cli("runs", "ls", "-e", "arima", "--filter", "metrics.aic < 1000", cwd=tmp_path)
         assert out.stdout.strip() == "no runs (deleted runs: --deleted)"
 
+    def test_ls_keeps_the_asked_order_under_a_parent(self, tmp_path: Path) -> None:
+        """A grid's children ordered by a metric are listed best first under their parent,
+        not in the order they ran; by default, in the order they ran."""
+        with autolog.start_run(name="grid", experiment="arima"):
+            for name, aic in (("second-best", 950.0), ("worst", 990.0), ("best", 920.0)):
+                with autolog.start_run(name=name) as child:
+                    child.log_metric("aic", aic)
+        ordered = cli(
+            "runs", "ls", "-f", "metrics.aic < 1000", "-o", "metrics.aic ASC", cwd=tmp_path
+        )
+        names = [row.split()[2] for row in ordered.stdout.splitlines()[3:6]]
+        assert names == ["best", "second-best", "worst"], ordered.stdout
+        default = cli("runs", "ls", cwd=tmp_path)
+        names = [row.split()[2] for row in default.stdout.splitlines()[3:6]]
+        assert names == ["second-best", "worst", "best"], default.stdout
+
     def test_show_prints_everything_about_a_run(self, tmp_path: Path, two_runs) -> None:
         """runs show (with a 12-character id) prints params, metrics, tags and parent."""
         parent_id, child_id = two_runs
