@@ -289,10 +289,11 @@ class RunIndex:
         count, last = 0, cursor
         try:
             for run_id, indexed in rows:
-                known[run_id] = indexed
-                signature = self.source.signature(run_id)
-                if signature is not None:
-                    signatures[run_id] = signature
+                if run_id not in known:  # a running run was stat'ed already, by the caller
+                    known[run_id] = indexed
+                    signature = self.source.signature(run_id)
+                    if signature is not None:
+                        signatures[run_id] = signature
                 count, last = count + 1, run_id
                 if count >= SWEEP_LEAST and time.perf_counter() > deadline:
                     return {"sweep_cursor": last}
