@@ -95,12 +95,12 @@ class _Query:
         args = [arg for _, join_args in self.joins for arg in join_args]
         return text.replace("~", "+" if walk else ""), [*args, *self.where_args]
 
-    def walk_from_metric(self, alias: str, terms: list[str]) -> tuple[str, list[Any]]:
-        """The walk variant of a query ordered first by the metric joined as ``alias``: that
+    def walk_from_metric(self, driver: int, terms: list[str]) -> tuple[str, list[Any]]:
+        """The walk variant of a query ordered first by the metric of join ``driver``: that
         metric's rows read in ``metrics_by_key`` order (CROSS JOIN keeps them the outer
         loop), each run and its other joined rows looked up by primary key, stopped at the
         page. Its join's own test (``latest IS NOT NULL``) moves to the WHERE clause."""
-        driver = int(alias[1:])
+        alias = f"j{driver}"
         others = [join for i, join in enumerate(self.joins) if i != driver]
         where = " AND ".join([f"{alias}.key = ?", f"{alias}.latest IS NOT NULL", *self.where])
         text = (
@@ -196,6 +196,7 @@ def _ordered(query: _Query, clauses: list[OrderClause]) -> list[Segment] | None:
         text, args = query.sql(terms)
         return [(text, args, query.sql(terms, walk=True) if query.filtered else None)]
     numbers, others = query.copy(), query.copy()
+    driver = len(numbers.joins)
     alias = numbers.join("metric", first.key, "$.latest IS NOT NULL")
     later = _terms(numbers, clauses[1:])
     missing = f"j{len(others.joins)}.latest IS NULL"  # the join _terms adds first, outer
@@ -204,7 +205,7 @@ def _ordered(query: _Query, clauses: list[OrderClause]) -> list[Segment] | None:
         return None
     direction = "ASC" if first.ascending else "DESC"
     terms = [f"{alias}.latest {direction}", *later]
-    walk = numbers.walk_from_metric(alias, terms) if query.filtered else None
+    walk = numbers.walk_from_metric(driver, terms) if query.filtered else None
     return [(*numbers.sql(terms), walk), (*others.sql(every, missing), None)]
 
 
