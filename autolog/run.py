@@ -8,6 +8,7 @@ shipper, on another thread.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,6 +28,34 @@ if TYPE_CHECKING:
 def now_ms() -> int:
     """Milliseconds since the epoch, the timestamp unit of every record."""
     return time.time_ns() // 1_000_000
+
+
+#: How far ahead of the clock :func:`start_stamp` may run in a burst of starts.
+MOST_STAMP_LEAD_MS = 1000
+
+_stamp_lock = threading.Lock()
+_last_stamp = 0
+
+
+def start_stamp() -> int:
+    """A run's start time: the clock in milliseconds, and later than the previous start.
+
+    Runs are listed in the order they started, ties broken by id, which is random.
+    A grid search's child runs (and any sweep of runs shorter than a millisecond)
+    would share one millisecond and be listed shuffled. So within one process each
+    start is stamped at least a millisecond after the previous one, up to
+    ``MOST_STAMP_LEAD_MS`` ahead of the clock. At that lead (more than a thousand
+    starts a second for a second) starts share the last stamp until the clock catches
+    up: ties come back, but a later start is never stamped before an earlier one.
+    """
+    global _last_stamp
+    now = now_ms()
+    with _stamp_lock:
+        if _last_stamp < now:
+            _last_stamp = now
+        elif _last_stamp < now + MOST_STAMP_LEAD_MS:
+            _last_stamp += 1
+        return _last_stamp
 
 
 def status_for(exc: BaseException | None) -> str:
@@ -114,7 +143,7 @@ class Run:
             name=name,
             experiment=experiment,
             parent_id=parent_id,
-            start_time=now_ms(),
+            start_time=start_stamp(),
             artifacts_dir=artifacts_dir,
             config=config,
             owner=owner,
@@ -350,7 +379,7 @@ class Run:
         if self.ended:  # the owner's plugins ended it themselves
             return
         self.status = status
-        self.end_time = now_ms()
+        self.end_time = max(now_ms(), self.start_time)  # a burst's start may lead the clock
         self._journal.append(["end", {"status": status, "end_time": self.end_time}])
         self._journal.close()
         if self._owner is not None:

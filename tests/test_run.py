@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from autolog import run as run_module
 from autolog._journal import Journal, read_journal
 from autolog.errors import InvalidInputError
-from autolog.run import Run, status_for
+from autolog.run import MOST_STAMP_LEAD_MS, Run, now_ms, start_stamp, status_for
 
 
 class Owner:
@@ -176,3 +177,31 @@ class TestOutOfDescriptors:
                 os.close(fd)
             resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
         assert read_journal(tmp_path / "journal.jsonl").records == [["tags", {"a": "b"}]]
+
+
+class TestStartStamps:
+    def test_a_burst_of_starts_is_stamped_in_the_order_it_started(self, tmp_path: Path):
+        """Runs started within one millisecond (a grid's children) get increasing start
+        times, so a listing by start time keeps their order; an end never precedes its start."""
+        runs = [started(tmp_path, run_id=f"{i:032x}") for i in range(50)]
+        stamps = [run.start_time for run in runs]
+        assert stamps == sorted(set(stamps)), stamps
+        assert stamps[-1] - now_ms() < MOST_STAMP_LEAD_MS
+        for run in runs:
+            run.end()
+            assert run.end_time is not None and run.end_time >= run.start_time
+
+    def test_past_the_lead_starts_share_the_last_stamp_and_never_go_back(
+        self, monkeypatch: pytest.MonkeyPatch
+    ):
+        """A flood of starts leads the clock by at most MOST_STAMP_LEAD_MS; after that,
+        starts tie with the last stamp instead of being stamped before it."""
+        monkeypatch.setattr(run_module, "_last_stamp", run_module._last_stamp)  # restored after
+        frozen = now_ms() + 10 * MOST_STAMP_LEAD_MS  # after every stamp earlier tests made
+        monkeypatch.setattr(run_module, "now_ms", lambda: frozen)
+        stamps = [start_stamp() for _ in range(MOST_STAMP_LEAD_MS + 20)]
+        assert stamps[0] == frozen
+        assert stamps == sorted(stamps)
+        assert stamps[-1] == stamps[-20] == frozen + MOST_STAMP_LEAD_MS
+        monkeypatch.setattr(run_module, "now_ms", lambda: frozen + 5 * MOST_STAMP_LEAD_MS)
+        assert start_stamp() == frozen + 5 * MOST_STAMP_LEAD_MS  # the clock is back in front

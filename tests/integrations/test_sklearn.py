@@ -377,6 +377,10 @@ class TestSearch:
         assert best_child.metrics["rank_test_score"] == 1
         assert best_child.metrics["mean_test_score"] == pytest.approx(search.best_score_)
         assert "std_test_score" in best_child.metrics
+        # Made best first in one burst: listed in the order they started, they stay best first.
+        started = sorted(children, key=lambda run: (run.start_time, run.id))
+        ranks = [run.metrics["rank_test_score"] for run in started]
+        assert ranks == sorted(ranks), ranks
 
     def test_pipeline_in_grid_search_logs_a_parent_and_max_tuning_runs_children(
         self, tmp_path: Path
