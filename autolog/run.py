@@ -8,6 +8,7 @@ shipper, on another thread.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Mapping
@@ -56,6 +57,16 @@ def start_stamp() -> int:
         elif _last_stamp < now + MOST_STAMP_LEAD_MS:
             _last_stamp += 1
         return _last_stamp
+
+
+def _new_stamp_lock_after_fork() -> None:
+    """A child forked while another thread held the lock would never see it released."""
+    global _stamp_lock
+    _stamp_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_stamp_lock_after_fork)
 
 
 def status_for(exc: BaseException | None) -> str:
