@@ -186,7 +186,7 @@ class RunIndex:
                 try:
                     conn = self._connect()
                     self._refresh(conn)
-                    return work(conn)
+                    return _in_one_snapshot(conn, work)
                 except sqlite3.DatabaseError as exc:
                     if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
                         raise
@@ -203,7 +203,8 @@ class RunIndex:
                     conn = self._connect()
                     signature = self.source.signature(run_id)
                     if signature is None:
-                        _forget(conn, [run_id])
+                        with _writing(conn):
+                            _forget(conn, [run_id])
                         raise RunNotFoundError(f"no run {run_id!r} in {self.source.label}")
                     row = conn.execute(
                         "SELECT signature FROM runs WHERE run_id = ?", (run_id,)
@@ -211,7 +212,7 @@ class RunIndex:
                     if row is None or row[0] != _text(signature):
                         with _writing(conn):
                             self._catch_up(conn, run_id, signature)
-                    return work(conn)
+                    return _in_one_snapshot(conn, work)
                 except sqlite3.DatabaseError:
                     if attempt == 2:
                         raise
@@ -511,6 +512,23 @@ def _writing(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _in_one_snapshot(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """``work`` inside one read transaction, so all its queries see the same index.
+
+    In autocommit each SELECT sees the index as it is then. A search reads a page
+    of ids, then their runs, params, tags and metrics in separate queries; another
+    process catching a run up in between (its rows deleted and written again, in
+    one transaction) made a later query return rows for a run the earlier one had
+    not, and the reader failed on it. WAL lets writers go on meanwhile.
+    """
+    conn.execute("BEGIN")
+    try:
+        return work(conn)
+    finally:
+        if conn.in_transaction:  # an error may have ended it already
+            conn.execute("COMMIT")  # nothing was written: this only ends the snapshot
 
 
 def _analyze(conn: sqlite3.Connection) -> None:

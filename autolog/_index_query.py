@@ -338,18 +338,22 @@ def records(conn: sqlite3.Connection, ids: list[str]) -> list[RunRecord]:
                 lifecycle_stage=row[9],
                 inputs=json.loads(row[10]) if row[10] else [],
             )
+        # Rows of a run without a named row (its header not yet readable) are left out.
         for run_id, key, value in conn.execute(
             f"SELECT run_id, key, value FROM params WHERE run_id IN ({marks})", chunk
         ):
-            found[run_id].params[key] = value
+            if run_id in found:
+                found[run_id].params[key] = value
         for run_id, key, value in conn.execute(
             f"SELECT run_id, key, value FROM tags WHERE run_id IN ({marks})", chunk
         ):
-            found[run_id].tags[key] = value
+            if run_id in found:
+                found[run_id].tags[key] = value
         for run_id, key, value, nan in conn.execute(
             f"SELECT run_id, key, latest, latest_nan FROM metrics WHERE run_id IN ({marks})", chunk
         ):
-            found[run_id].metrics[key] = float("nan") if nan else value
+            if run_id in found:
+                found[run_id].metrics[key] = float("nan") if nan else value
     return [found[run_id] for run_id in ids if run_id in found]
 
 

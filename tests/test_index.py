@@ -207,6 +207,29 @@ class TestAnswers:
         autolog.end_run()
         assert autolog.search_runs("live")[0].status == "FINISHED"
 
+    def test_a_search_reads_one_snapshot_while_another_process_rewrites_runs(
+        self, store: Path
+    ) -> None:
+        """The queries of one search all see the index as it was when the first ran, though
+        another process commits a catch-up between them: a reader once found metric rows of a
+        run its runs query had not seen, and failed with a KeyError (16 writers, 2 readers)."""
+        make_runs(3)
+        index = LocalStore(store).journal_reader.index
+        assert index.path is not None
+
+        def work(conn: sqlite3.Connection) -> tuple[int, int, list[str]]:
+            before = conn.execute("SELECT COUNT(*) FROM metrics").fetchone()[0]
+            other = sqlite3.connect(index.path, isolation_level=None)
+            other.execute("DELETE FROM runs")
+            other.execute("DELETE FROM metrics")
+            other.close()
+            after = conn.execute("SELECT COUNT(*) FROM metrics").fetchone()[0]
+            ids = [row[0] for row in conn.execute("SELECT run_id FROM runs")]
+            return before, after, ids
+
+        before, after, ids = index.use(work)
+        assert before > 0 and after == before and len(ids) == 5
+
 
 APPENDER = textwrap.dedent(
     """
