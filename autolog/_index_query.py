@@ -338,7 +338,8 @@ def records(conn: sqlite3.Connection, ids: list[str]) -> list[RunRecord]:
                 lifecycle_stage=row[9],
                 inputs=json.loads(row[10]) if row[10] else [],
             )
-        # Rows of a run without a named row (its header not yet readable) are left out.
+        # Within one snapshot every row here has its run's named row (a headerless run has
+        # none); a row without one comes from an index damaged or made by hand: left out.
         for run_id, key, value in conn.execute(
             f"SELECT run_id, key, value FROM params WHERE run_id IN ({marks})", chunk
         ):
